@@ -1,0 +1,56 @@
+"""The ``mmemo`` command.
+
+Each subcommand lives in ``mmemo/commands/<name>.py`` with two functions:
+``register(subparsers)`` adds its parser (argparse only, no heavy imports) and sets
+``func`` to a runner that does the work and returns the exit code. This module only wires
+them together, so ``mmemo --help`` stays fast.
+
+Exit codes shared by all subcommands: 0 success, 1 some inputs failed (reported, the rest
+processed), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from mmemo import __version__
+
+# Order is the order shown in --help.
+COMMANDS: tuple[str, ...] = ("data", "media")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mmemo",
+        description=(
+            "Multimodal emotion reasoning toolkit: measure cues from media, "
+            "train reasoning backbones, predict and evaluate emotions. "
+            "Everything runs offline; nothing is downloaded at run time."
+        ),
+        epilog="Run 'mmemo COMMAND --help' for the options of one command.",
+    )
+    parser.add_argument("--version", action="version", version=f"mmemo {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"mmemo.commands.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``mmemo`` CLI, one module each (see ``mmemo.cli``)."""

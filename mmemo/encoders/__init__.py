@@ -1,0 +1,1 @@
+"""Modality encoders: measure cues (facial action units, prosody, frames) from raw media."""

@@ -1,0 +1,479 @@
+"""Reading media: video frames, audio, images, and probing.
+
+- Video frames are read by seeking (decord ``get_batch`` on the wanted indices), never by
+  decoding the whole file; PyAV is the fallback when decord cannot open a container.
+- Audio comes from audio files (soundfile: wav/flac/ogg/mp3) or from the audio track of any
+  container (PyAV: m4a/aac/mp4/mkv/webm/avi/...), optionally mixed to mono and resampled
+  (soxr). Long files can be read in windows with :func:`iter_audio`.
+- Every failure (missing, empty, truncated, corrupt, unsupported, no such stream) raises
+  :class:`MediaError`, which names the file and the reason.
+
+Shapes and units: audio samples are float32 in [-1, 1], shape ``[n]`` (mono) or
+``[channels, n]``; frames are uint8 RGB ``[T, H, W, 3]``; times are seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+AUDIO_EXTS = frozenset({".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".wma"})
+VIDEO_EXTS = frozenset({".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".mpeg", ".wmv"})
+IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+# Formats soundfile (libsndfile) reads directly; everything else goes through PyAV.
+_SOUNDFILE_EXTS = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3"})
+
+
+class MediaError(Exception):
+    """A media file could not be read. ``path`` and ``reason`` say which and why."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+    def __reduce__(self) -> tuple[Any, ...]:  # keep picklable across worker processes
+        return (type(self), (self.path, self.reason))
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What :func:`probe` learns about a file without decoding it."""
+
+    path: str
+    kind: str  # "video", "audio" or "image"
+    duration: float  # seconds; 0.0 for images
+    has_video: bool
+    has_audio: bool
+    fps: float | None = None
+    width: int | None = None
+    height: int | None = None
+    n_frames: int | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Audio:
+    """Decoded audio: ``samples`` float32, ``[n]`` or ``[channels, n]``, at ``sample_rate`` Hz."""
+
+    samples: np.ndarray
+    sample_rate: int
+    start: float = 0.0  # seconds from the file start of the first sample
+
+    @property
+    def duration(self) -> float:
+        return self.samples.shape[-1] / float(self.sample_rate)
+
+
+@dataclass
+class Frames:
+    """Sampled video frames: uint8 RGB ``[T, H, W, 3]`` and their times in seconds."""
+
+    frames: np.ndarray
+    timestamps: np.ndarray
+    fps: float | None = None  # the source frame rate
+    indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return int(self.frames.shape[0])
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def media_kind(path: str | Path) -> str:
+    """``"video"``, ``"audio"`` or ``"image"`` from the file extension; MediaError otherwise."""
+    ext = Path(path).suffix.lower()
+    if ext in VIDEO_EXTS:
+        return "video"
+    if ext in AUDIO_EXTS:
+        return "audio"
+    if ext in IMAGE_EXTS:
+        return "image"
+    raise MediaError(
+        path,
+        f"unsupported file type {ext or '(no extension)'!r}; expected one of "
+        f"{', '.join(sorted(VIDEO_EXTS | AUDIO_EXTS | IMAGE_EXTS))}",
+    )
+
+
+def _check_file(path: str | Path) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise MediaError(p, "file not found")
+    if not p.is_file():
+        raise MediaError(p, "not a regular file")
+    if p.stat().st_size == 0:
+        raise MediaError(p, "empty file (0 bytes)")
+    return p
+
+
+def _open_av(p: Path):
+    import av
+
+    try:
+        return av.open(str(p))
+    except av.error.InvalidDataError as exc:
+        raise MediaError(p, f"corrupt or unrecognised media data ({exc.strerror or exc})") from exc
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise MediaError(p, f"cannot open media ({exc})") from exc
+
+
+def _stream_duration(stream, container) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000.0
+    return 0.0
+
+
+# --------------------------------------------------------------------------- probe
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Duration, frame rate, size and which streams a file has, without decoding it."""
+    p = _check_file(path)
+    kind = media_kind(p)
+    if kind == "image":
+        img = read_image(p)
+        return MediaInfo(str(p), "image", 0.0, True, False, None, img.shape[1], img.shape[0], 1)
+    if kind == "audio" and p.suffix.lower() in _SOUNDFILE_EXTS:
+        import soundfile as sf
+
+        try:
+            info = sf.info(str(p))
+        except (sf.LibsndfileError, RuntimeError):
+            info = None  # e.g. mp3 variants libsndfile rejects: let PyAV try
+        if info is not None:
+            if info.frames <= 0:
+                raise MediaError(p, "audio file holds no samples")
+            return MediaInfo(
+                str(p), "audio", info.frames / info.samplerate, False, True,
+                sample_rate=int(info.samplerate), channels=int(info.channels),
+            )  # fmt: skip
+    with _open_av(p) as container:
+        v = container.streams.video[0] if container.streams.video else None
+        a = container.streams.audio[0] if container.streams.audio else None
+        if v is None and a is None:
+            raise MediaError(p, "no audio or video stream in the file")
+        duration = 0.0
+        fps = width = height = n_frames = None
+        if v is not None:
+            duration = _stream_duration(v, container)
+            rate = v.average_rate or v.guessed_rate
+            fps = float(rate) if rate else None
+            width, height = v.codec_context.width, v.codec_context.height
+            n_frames = v.frames or (round(duration * fps) if fps else None)
+        sr = ch = None
+        if a is not None:
+            sr, ch = a.codec_context.sample_rate, a.codec_context.channels
+            duration = max(duration, _stream_duration(a, container))
+        if kind == "audio" and a is None:
+            raise MediaError(p, "no audio stream in the file")
+        return MediaInfo(
+            str(p), "video" if v is not None else "audio", duration, v is not None, a is not None,
+            fps, width, height, n_frames, sr, ch,
+        )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- images
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """An image as uint8 RGB ``[H, W, 3]`` (grayscale and alpha are converted)."""
+    from PIL import Image, UnidentifiedImageError
+
+    p = _check_file(path)
+    media_kind(p)
+    try:
+        with Image.open(p) as img:
+            img.load()
+            return np.asarray(img.convert("RGB"))
+    except UnidentifiedImageError as exc:
+        raise MediaError(p, "not a readable image (corrupt or unsupported format)") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise MediaError(p, f"corrupt or truncated image ({exc})") from exc
+
+
+# --------------------------------------------------------------------------- audio
+
+
+def _to_layout(samples: np.ndarray, mono: bool) -> np.ndarray:
+    """``samples`` is ``[channels, n]`` float32; mix to ``[n]`` when asked (or when 1 channel)."""
+    if mono or samples.shape[0] == 1:
+        return samples.mean(axis=0, dtype=np.float32)
+    return samples
+
+
+def _resample(samples: np.ndarray, sr_in: int, sr_out: int | None) -> np.ndarray:
+    if sr_out is None or sr_out == sr_in or samples.shape[-1] == 0:
+        return samples
+    import soxr
+
+    if samples.ndim == 1:
+        return soxr.resample(samples, sr_in, sr_out).astype(np.float32, copy=False)
+    return np.ascontiguousarray(soxr.resample(samples.T, sr_in, sr_out).T, dtype=np.float32)
+
+
+def _read_soundfile(p: Path, start: float, end: float | None) -> tuple[np.ndarray, int] | None:
+    """``[channels, n]`` float32 via libsndfile, or None when libsndfile cannot open the file."""
+    import soundfile as sf
+
+    try:
+        with sf.SoundFile(str(p)) as f:
+            sr = f.samplerate
+            first = int(round(start * sr))
+            last = f.frames if end is None else min(f.frames, int(round(end * sr)))
+            if first > 0:
+                f.seek(min(first, f.frames))
+            data = f.read(max(0, last - first), dtype="float32", always_2d=True)
+    except sf.LibsndfileError:
+        return None
+    except RuntimeError as exc:  # libsndfile reports truncation while reading
+        raise MediaError(p, f"corrupt or truncated audio ({exc})") from exc
+    return np.ascontiguousarray(data.T), int(sr)
+
+
+def _iter_av_audio(p: Path, start: float, end: float | None) -> Iterator[tuple[np.ndarray, int]]:
+    """Decode the first audio stream from ``start`` to ``end`` as ``[channels, n]`` blocks."""
+    import av
+
+    container = _open_av(p)
+    try:
+        if not container.streams.audio:
+            raise MediaError(p, "no audio track in the file")
+        stream = container.streams.audio[0]
+        sr = stream.codec_context.sample_rate
+        if start > 0:
+            container.seek(int(start * 1_000_000), any_frame=False, backward=True)
+        # Decoded frames may start before `start` (seek lands on a packet boundary): trim.
+        for frame in container.decode(stream):
+            if frame.pts is None or frame.time_base is None:
+                t0 = 0.0
+            else:
+                t0 = float(frame.pts * frame.time_base)
+            block = frame.to_ndarray()
+            if block.dtype.kind == "i":
+                block = block.astype(np.float32) / float(np.iinfo(block.dtype).max)
+            block = block.astype(np.float32, copy=False)
+            if frame.format.is_planar:
+                block = block.reshape(len(frame.layout.channels), -1)
+            else:
+                block = block.reshape(-1, len(frame.layout.channels)).T
+            n = block.shape[1]
+            lo = max(0, int(round((start - t0) * sr)))
+            hi = n if end is None else min(n, int(round((end - t0) * sr)))
+            if hi > lo:
+                yield np.ascontiguousarray(block[:, lo:hi]), sr
+            if end is not None and t0 + n / sr >= end:
+                break
+    except av.error.FFmpegError as exc:
+        raise MediaError(p, f"corrupt or truncated audio data ({exc})") from exc
+    finally:
+        container.close()
+
+
+def read_audio(
+    path: str | Path,
+    sample_rate: int | None = 16000,
+    mono: bool = True,
+    start: float = 0.0,
+    end: float | None = None,
+) -> Audio:
+    """Read audio from an audio file or the audio track of a video.
+
+    Args:
+        path: the media file.
+        sample_rate: resample to this rate in Hz; ``None`` keeps the file's rate.
+        mono: mix all channels to one (``[n]``); else ``[channels, n]``.
+        start, end: the time range in seconds (``end=None``: to the end of the file).
+
+    Raises:
+        MediaError: missing, empty, corrupt or truncated file, no audio track, or no samples
+            in the requested range.
+    """
+    p = _check_file(path)
+    kind = media_kind(p)
+    if kind == "image":
+        raise MediaError(p, "an image has no audio")
+    if start < 0 or (end is not None and end <= start):
+        raise ValueError(f"bad time range start={start} end={end}")
+    result = _read_soundfile(p, start, end) if p.suffix.lower() in _SOUNDFILE_EXTS else None
+    if result is None:
+        blocks, sr = [], None
+        for block, sr in _iter_av_audio(p, start, end):
+            blocks.append(block)
+        if sr is None or not blocks:
+            raise MediaError(p, "no audio samples could be decoded")
+        samples, sr = np.concatenate(blocks, axis=1), sr
+    else:
+        samples, sr = result
+    if samples.shape[1] == 0:
+        raise MediaError(p, "no audio samples in the requested range" if start else "empty audio")
+    samples = _to_layout(samples, mono)
+    return Audio(_resample(samples, sr, sample_rate), sample_rate or sr, start)
+
+
+def iter_audio(
+    path: str | Path,
+    window: float = 30.0,
+    sample_rate: int | None = 16000,
+    mono: bool = True,
+) -> Iterator[Audio]:
+    """Read a long file in consecutive windows of ``window`` seconds (the last may be shorter).
+
+    Memory stays bounded by one window, whatever the file length.
+    """
+    if window <= 0:
+        raise ValueError("window must be positive")
+    info = probe(path)
+    if not info.has_audio:
+        raise MediaError(path, "no audio track in the file")
+    n_windows = max(1, math.ceil(info.duration / window - 1e-9))
+    for i in range(n_windows):
+        t0 = i * window
+        try:
+            yield read_audio(path, sample_rate, mono, start=t0, end=t0 + window)
+        except MediaError as exc:
+            if i > 0 and "no audio samples" in exc.reason:
+                return  # container duration overstated the stream: stop cleanly
+            raise
+
+
+# --------------------------------------------------------------------------- video
+
+
+def sample_times(
+    duration: float,
+    num_frames: int | None = None,
+    fps: float | None = None,
+    start: float = 0.0,
+    end: float | None = None,
+) -> np.ndarray:
+    """Times (s) to sample: ``num_frames`` at segment centres, or every ``1/fps`` from ``start``."""
+    end = duration if end is None else min(end, duration)
+    if end <= start:
+        return np.zeros(0)
+    if num_frames is not None and fps is not None:
+        raise ValueError("give num_frames or fps, not both")
+    if fps is not None:
+        if fps <= 0:
+            raise ValueError("fps must be positive")
+        return np.arange(start, end - 1e-9, 1.0 / fps)
+    n = 8 if num_frames is None else num_frames
+    if n <= 0:
+        raise ValueError("num_frames must be positive")
+    seg = (end - start) / n
+    return start + seg * (np.arange(n) + 0.5)
+
+
+def _target_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    if not max_side or max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    return max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
+
+
+def read_frames(
+    path: str | Path,
+    num_frames: int | None = None,
+    fps: float | None = None,
+    start: float = 0.0,
+    end: float | None = None,
+    max_side: int | None = None,
+    times: np.ndarray | None = None,
+) -> Frames:
+    """Sample frames from a video (or return an image as one frame).
+
+    Choose one of: ``num_frames`` (uniform, at segment centres; default 8), ``fps`` (fixed
+    rate), or explicit ``times`` in seconds. ``start``/``end`` restrict the range.
+    ``max_side`` resizes in the decoder so the longer side is at most that many pixels.
+    """
+    p = _check_file(path)
+    if media_kind(p) == "image":
+        img = read_image(p)
+        if max_side:
+            from PIL import Image
+
+            w, h = _target_size(img.shape[1], img.shape[0], max_side)
+            img = np.asarray(Image.fromarray(img).resize((w, h), Image.BILINEAR))
+        return Frames(img[None], np.zeros(1), None, np.zeros(1, dtype=np.int64))
+    info = probe(p)
+    if not info.has_video:
+        raise MediaError(p, "no video stream in the file")
+    if not info.fps or not info.width:
+        raise MediaError(p, "video stream has no frame rate or size")
+    if times is None:
+        times = sample_times(info.duration, num_frames, fps, start, end)
+    times = np.asarray(times, dtype=np.float64)
+    width, height = _target_size(info.width, info.height, max_side)
+    try:
+        return _read_frames_decord(p, times, width, height, info)
+    except MediaError:
+        raise
+    except Exception:  # decord failed to open or seek this container: PyAV can
+        return _read_frames_av(p, times, width, height, info)
+
+
+def _read_frames_decord(p: Path, times: np.ndarray, width: int, height: int, info: MediaInfo):
+    import decord
+
+    try:
+        vr = decord.VideoReader(str(p), ctx=decord.cpu(0), width=width, height=height)
+    except decord.DECORDError as exc:
+        raise RuntimeError(str(exc)) from exc
+    n = len(vr)
+    if n == 0:
+        raise MediaError(p, "video stream holds no frames")
+    fps = float(vr.get_avg_fps()) or float(info.fps)
+    idx = np.clip(np.floor(times * fps + 1e-6).astype(np.int64), 0, n - 1)
+    if idx.size == 0:
+        return Frames(np.zeros((0, height, width, 3), np.uint8), np.zeros(0), fps, idx)
+    try:
+        frames = vr.get_batch(idx.tolist()).asnumpy()
+    except decord.DECORDError as exc:
+        raise MediaError(p, f"corrupt or truncated video data ({exc})") from exc
+    stamps = vr.get_frame_timestamp(idx.tolist())[:, 0].astype(np.float64)
+    return Frames(frames, stamps, fps, idx)
+
+
+def _read_frames_av(p: Path, times: np.ndarray, width: int, height: int, info: MediaInfo):
+    """Seek to each wanted time and decode forward to it (used when decord fails)."""
+    import av
+
+    out, stamps, idx = [], [], []
+    container = _open_av(p)
+    try:
+        stream = container.streams.video[0]
+        fps = float(info.fps)
+        for t in times:
+            container.seek(int(t * 1_000_000), backward=True, any_frame=False)
+            chosen = None
+            for frame in container.decode(stream):
+                ft = float(frame.pts * frame.time_base) if frame.pts is not None else t
+                chosen = (frame, ft)
+                if ft + 0.5 / fps >= t:
+                    break
+            if chosen is None:
+                continue
+            frame, ft = chosen
+            out.append(frame.to_ndarray(format="rgb24", width=width, height=height))
+            stamps.append(ft)
+            idx.append(int(round(ft * fps)))
+    except av.error.FFmpegError as exc:
+        raise MediaError(p, f"corrupt or truncated video data ({exc})") from exc
+    finally:
+        container.close()
+    if times.size and not out:
+        raise MediaError(p, "no video frame could be decoded")
+    frames = np.stack(out) if out else np.zeros((0, height, width, 3), np.uint8)
+    return Frames(frames, np.asarray(stamps), float(info.fps), np.asarray(idx, dtype=np.int64))
