@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from mmemo import __version__
 
 # Order is the order shown in --help.
-COMMANDS: tuple[str, ...] = ("data", "media")
+COMMANDS: tuple[str, ...] = ("data", "media", "cues")
 
 
 def build_parser() -> argparse.ArgumentParser:

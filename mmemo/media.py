@@ -179,6 +179,11 @@ def probe(path: str | Path) -> MediaInfo:
             duration = max(duration, _stream_duration(a, container))
         if kind == "audio" and a is None:
             raise MediaError(p, "no audio stream in the file")
+        fmt = container.format.name or ""
+        if fmt.endswith("_pipe") or fmt == "image2":
+            raise MediaError(
+                p, f"the file holds a still image ({fmt}), not a {kind}: wrong extension?"
+            )
         return MediaInfo(
             str(p), "video" if v is not None else "audio", duration, v is not None, a is not None,
             fps, width, height, n_frames, sr, ch,
@@ -309,18 +314,27 @@ def read_audio(
         raise ValueError(f"bad time range start={start} end={end}")
     result = _read_soundfile(p, start, end) if p.suffix.lower() in _SOUNDFILE_EXTS else None
     if result is None:
-        blocks, sr = [], None
-        for block, sr in _iter_av_audio(p, start, end):
-            blocks.append(block)
-        if sr is None or not blocks:
+        decoded = list(_iter_av_audio(p, start, end))
+        if not decoded:
             raise MediaError(p, "no audio samples could be decoded")
-        samples, sr = np.concatenate(blocks, axis=1), sr
+        samples, sr = np.concatenate([b for b, _ in decoded], axis=1), decoded[0][1]
+        _check_complete(p, samples.shape[1] / sr, start, end)
     else:
         samples, sr = result
     if samples.shape[1] == 0:
         raise MediaError(p, "no audio samples in the requested range" if start else "empty audio")
     samples = _to_layout(samples, mono)
     return Audio(_resample(samples, sr, sample_rate), sample_rate or sr, start)
+
+
+def _check_complete(p: Path, got: float, start: float, end: float | None) -> None:
+    """Raise when a container declares much more audio than could be decoded (a cut file)."""
+    declared = probe(p).duration
+    want = (declared if end is None else min(end, declared)) - start
+    if want > 0.2 and got < 0.9 * want - 0.05:
+        raise MediaError(
+            p, f"truncated audio: decoded {got:.2f} s of the {want:.2f} s the file declares"
+        )
 
 
 def iter_audio(
@@ -441,7 +455,11 @@ def _read_frames_decord(p: Path, times: np.ndarray, width: int, height: int, inf
     try:
         frames = vr.get_batch(idx.tolist()).asnumpy()
     except decord.DECORDError as exc:
-        raise MediaError(p, f"corrupt or truncated video data ({exc})") from exc
+        detail = str(exc).strip().splitlines()[-1].split(": ")[-1][:120]
+        raise MediaError(
+            p,
+            f"corrupt or truncated video data: decoding frames up to {times.max():.2f} s failed ({detail})",
+        ) from exc
     stamps = vr.get_frame_timestamp(idx.tolist())[:, 0].astype(np.float64)
     return Frames(frames, stamps, fps, idx)
 

@@ -1,0 +1,73 @@
+"""Real media made on the spot for the tests (never downloaded, never from a corpus).
+
+Good files come from :mod:`mmemo.data.samples` (espeak-ng speech, the astronaut face,
+ffmpeg muxing); this module adds the variants a reader must handle and the broken files it
+must reject with a clear ``MediaError``. Used by the ``media_dir`` fixture in ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from mmemo.data.samples import face_image, face_video, ffmpeg, speech_wav, tone
+
+# name -> the words the MediaError reason must contain
+BROKEN = {
+    "empty.wav": "empty file",
+    "empty.mp4": "empty file",
+    "truncated.mp4": "corrupt",
+    "truncated.wav": "corrupt",
+    "truncated_faststart.mp4": "truncated",
+    "garbage.mp4": "corrupt",
+    "garbage.jpg": "not a readable image",
+    "text_as.wav": "corrupt",
+    "image_as.mp4": "wrong extension",
+    "notes.txt": "unsupported file type",
+    "missing.wav": "file not found",
+    "a_folder.mp4": "not a regular file",
+}
+
+
+def build_media(root: Path) -> Path:
+    """Write every fixture file into ``root`` and return it (a few seconds)."""
+    import soundfile as sf
+
+    root.mkdir(parents=True, exist_ok=True)
+    speech = speech_wav(root / "speech.wav")
+    speech_wav(root / "speech_low.wav", pitch=20)
+    speech_wav(root / "speech_high.wav", pitch=80)
+    img = face_image(root / "face.png")
+    face_video(root / "face_speech.mp4", img, speech, seconds=3.0)
+    face_video(root / "face_noaudio.mp4", img, None, seconds=2.0)
+    clip = str(root / "face_speech.mp4")
+    webm = ["-c:v", "libvpx", "-b:v", "300k", "-c:a", "libvorbis"]
+    ffmpeg("-i", clip, *webm, str(root / "face_speech.webm"))
+    ffmpeg("-i", clip, "-c", "copy", str(root / "face_speech.mkv"))
+    ffmpeg("-i", clip, "-c:v", "mpeg4", "-c:a", "mp3", str(root / "face_speech.avi"))
+    for ext in ("m4a", "mp3", "ogg"):
+        ffmpeg("-i", str(speech), str(root / f"speech.{ext}"))
+    ffmpeg("-i", str(speech), "-ar", "16000", str(root / "speech.flac"))
+    sr = sf.info(str(speech)).samplerate
+    sf.write(root / "silent.wav", np.zeros(sr * 2, np.float32), sr)
+    ffmpeg("-i", str(speech), "-ar", "8000", str(root / "speech_8k.wav"))
+    ffmpeg("-i", str(speech), "-ar", "96000", "-ac", "2", str(root / "speech_stereo_96k.wav"))
+    tone(root / "short_0.2s.wav", 0.2, 16000)
+    # broken variants (see BROKEN)
+    (root / "empty.wav").write_bytes(b"")
+    (root / "empty.mp4").write_bytes(b"")
+    data = (root / "face_speech.mp4").read_bytes()
+    (root / "truncated.mp4").write_bytes(data[: len(data) // 3])  # moov atom lost
+    ffmpeg("-i", clip, "-c", "copy", "-movflags", "+faststart", str(root / "faststart.mp4"))
+    fs = (root / "faststart.mp4").read_bytes()
+    (root / "truncated_faststart.mp4").write_bytes(fs[: len(fs) // 2])  # header intact, data cut
+    (root / "truncated.wav").write_bytes(speech.read_bytes()[:30])  # cut inside the header
+    (root / "garbage.mp4").write_bytes(np.random.default_rng(0).bytes(4096))
+    (root / "garbage.jpg").write_bytes(np.random.default_rng(1).bytes(2048))
+    (root / "text_as.wav").write_text("this is not audio\n" * 50)
+    shutil.copy(img, root / "image_as.mp4")
+    (root / "notes.txt").write_text("unsupported type\n")
+    (root / "a_folder.mp4").mkdir(exist_ok=True)
+    return root
