@@ -39,6 +39,8 @@ def build_media(root: Path) -> Path:
     speech = speech_wav(root / "speech.wav")
     speech_wav(root / "speech_low.wav", pitch=20)
     speech_wav(root / "speech_high.wav", pitch=80)
+    speech_wav(root / "speech_slow.wav", rate=120)
+    speech_wav(root / "speech_fast.wav", rate=260)
     img = face_image(root / "face.png")
     face_video(root / "face_speech.mp4", img, speech, seconds=3.0)
     face_video(root / "face_noaudio.mp4", img, None, seconds=2.0)
