@@ -41,7 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c = sub.add_parser(
         "convert",
         help="convert a corpus in its original layout to a manifest",
-        description="Convert a corpus to a manifest. 'mmemo data convert --list' names them.",
+        description=(
+            "Convert a corpus, as distributed, to a manifest. Items that cannot be read are "
+            "skipped and listed with the reason (exit code 1 when any was skipped). "
+            "'mmemo data convert --list' names the corpora; datasets/<name>.md says how to "
+            "obtain each."
+        ),
     )
     c.add_argument("name", nargs="?", help="corpus name (see --list)")
     c.add_argument("src", nargs="?", help="the corpus folder or file, as distributed")
@@ -80,30 +85,27 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from mmemo.data.converters import CONVERTERS
+    from mmemo.data.converters import CONVERTERS, ConvertError, convert
 
     if args.list or not args.name:
         for name, fn in sorted(CONVERTERS.items()):
             doc = (fn.__doc__ or "").strip().splitlines()
             print(f"{name:12s} {doc[0] if doc else ''}")
         return 0 if args.list else 2
-    if args.name not in CONVERTERS:
-        print(f"error: unknown corpus {args.name!r}; known: {', '.join(sorted(CONVERTERS))}",
-              file=sys.stderr)  # fmt: skip
-        return 2
     if not args.src or not args.out:
-        print("error: give SRC and OUT, e.g. mmemo data convert ravdess ./RAVDESS out.jsonl",
-              file=sys.stderr)  # fmt: skip
+        print(
+            "error: give SRC and OUT, e.g. mmemo data convert ravdess ./RAVDESS out.jsonl",
+            file=sys.stderr,
+        )
         return 2
-    options = {"media_dir": args.media_dir} if args.media_dir else {}
     try:
-        report = CONVERTERS[args.name](args.src, args.out, **options)
-    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:
+        report = convert(args.name, args.src, args.out, media_dir=args.media_dir)
+    except ConvertError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     print(report.summary())
     for item, reason in report.skipped[:50]:
         print(f"skipped {item}: {reason}", file=sys.stderr)
     if len(report.skipped) > 50:
         print(f"... and {len(report.skipped) - 50} more skipped", file=sys.stderr)
-    return 0 if report.rows_written > 0 else 1
+    return 1 if report.skipped or report.rows_written == 0 else 0

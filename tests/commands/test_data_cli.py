@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from mmemo.cli import main
 
 
@@ -47,3 +49,19 @@ def test_help_explains(capsys):
         main(["--help"])
     assert exc.value.code == 0
     assert "offline" in capsys.readouterr().out
+
+
+@pytest.mark.data
+def test_convert_then_validate_real_ravdess(shared_data, tmp_path, capsys):
+    out = tmp_path / "ravdess.jsonl"
+    assert main(["data", "convert", "ravdess", str(shared_data / "ravdess"), str(out)]) == 0
+    assert "wrote 1199 rows" in capsys.readouterr().out
+    assert main(["data", "validate", "--task", "discrete", str(out)]) == 0
+    assert "1199 rows, 1199 valid" in capsys.readouterr().out
+
+
+def test_convert_usage_errors(tmp_path, capsys):
+    assert main(["data", "convert", "nosuchcorpus", str(tmp_path), str(tmp_path / "o.jsonl")]) == 2
+    assert "nosuchcorpus" in capsys.readouterr().err
+    assert main(["data", "convert", "--list"]) == 0
+    assert "ravdess" in capsys.readouterr().out
