@@ -43,7 +43,6 @@ def test_media_probe_and_sample(tmp_path, capsys, media_dir):
 
 
 def test_help_explains(capsys):
-    import pytest
 
     with pytest.raises(SystemExit) as exc:
         main(["--help"])
