@@ -1,0 +1,200 @@
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmemo.encoders.au import (
+    AUS,
+    aus_from_faces,
+    measure_face,
+    peak_frames,
+    plot_au_heatmap,
+    read_openface_csv,
+)
+from mmemo.encoders.base import AUCues
+from mmemo.encoders.face import detect_faces
+from mmemo.media import Frames, MediaError
+from tests.encoders._clips import astronaut, write_clip
+
+J = {au: j for j, au in enumerate(AUS)}
+
+
+@pytest.fixture(scope="module")
+def astro():
+    return detect_faces(astronaut())
+
+
+def _edited(faces, edit):
+    """A copy of one-frame FaceCues with landmarks changed by ``edit(lm, unit)``, where
+    ``unit`` is a 3-vector of one inter-ocular distance along the face's up axis."""
+    from mmemo.encoders.face import head_frame
+
+    out = type(faces)(**{k: getattr(faces, k) for k in faces.__dataclass_fields__})
+    lm = faces.landmarks.copy().astype(np.float64)
+    axes, _, iod = head_frame(lm[0])
+    edit(lm[0], axes[:, 1] * iod)
+    out.landmarks = lm.astype(np.float32)
+    return out
+
+
+def test_astronaut_aus_are_on_scale_and_serialise(astro):
+    cues = measure_face(astronaut())
+    assert not cues.empty and cues.aus == AUS and len(AUS) == 17
+    assert cues.intensity.shape == (1, 17) and cues.baseline == "population"
+    assert np.all((cues.intensity >= 0) & (cues.intensity <= 5))
+    np.testing.assert_array_equal(cues.presence, cues.intensity >= 1)
+    d = json.loads(json.dumps(cues.to_dict()))
+    assert d["summary"]["peak_frame"] == 0 and set(d["summary"]["mean_intensity"]) == set(AUS)
+    assert isinstance(cues.describe(), str) and cues.describe()
+    # she smiles with parted lips: AU12 is present, the brows are not lowered
+    assert cues.intensity[0, J["AU12"]] >= 1 and cues.intensity[0, J["AU4"]] < 1
+
+
+@pytest.mark.parametrize(
+    ("au", "points", "direction"),
+    [
+        ("AU12", (61, 291), +0.15),  # lip corners up
+        ("AU15", (61, 291), -0.35),  # lip corners down (from her smile)
+        ("AU1", (107, 66, 55, 65, 336, 296, 285, 295), +0.12),  # inner brows up
+        ("AU26", (152, 148, 377, 175, 199, 200), -0.4),  # chin down
+    ],
+)
+def test_moving_landmarks_drives_the_right_au(astro, au, points, direction):
+    def edit(lm, up):
+        lm[list(points)] += direction * up
+
+    before = aus_from_faces(astro).intensity[0]
+    after = aus_from_faces(_edited(astro, edit)).intensity[0]
+    assert after[J[au]] > before[J[au]] + 1.0
+    assert int(np.argmax(after - before)) == J[au]  # the AU that grew most
+
+
+def test_head_pose_barely_changes_aus(astro):
+    lm = astro.landmarks[0].astype(np.float64)
+    a = np.deg2rad(20)
+    rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    turned = _edited(astro, lambda x, up: None)
+    turned.landmarks = (((lm - lm.mean(0)) @ rot.T) * 0.5 + lm.mean(0))[None].astype(np.float32)
+    np.testing.assert_allclose(
+        aus_from_faces(turned).intensity, aus_from_faces(astro).intensity, atol=0.05
+    )
+
+
+def test_no_face_and_turned_face_give_reasons(astro):
+    blank = measure_face(np.full((200, 200, 3), 90, np.uint8))
+    assert blank.empty and "no face" in blank.reason and np.isnan(blank.intensity).all()
+    assert blank.summary()["peak_frame"] is None and "no face" in blank.describe()
+    turned = _edited(astro, lambda x, up: None)
+    turned.head_pose = np.array([[70.0, 0.0, 0.0]], np.float32)
+    cues = aus_from_faces(turned)
+    assert cues.empty and "turned too far" in cues.reason
+
+
+def test_clip_uses_own_baseline_and_finds_the_peak(astro):
+    def smile(lm, up):
+        lm[[61, 291]] += 0.2 * up
+
+    n = 12
+    lm = np.repeat(astro.landmarks, n, axis=0)
+    lm[7] = _edited(astro, smile).landmarks[0]
+    faces = type(astro)(
+        timestamps=np.arange(n) / 10, landmarks=lm, boxes=np.repeat(astro.boxes, n, 0),
+        face_count=np.ones(n, np.int64), head_pose=np.repeat(astro.head_pose, n, 0),
+    )  # fmt: skip
+    cues = aus_from_faces(faces)
+    assert cues.baseline == "clip"
+    assert cues.peak_frame == 7 and cues.peak_time["AU12"] == pytest.approx(0.7)
+    assert cues.presence[:, J["AU12"]].tolist() == [i == 7 for i in range(n)]
+    assert cues.frac_present["AU12"] == pytest.approx(1 / n)
+    assert peak_frames(cues, k=2, min_gap=0.25)[-1] == 7 or 7 in peak_frames(cues, k=2)
+
+
+def test_describe_groups_aus():
+    t = np.arange(10) / 10
+    inten = np.zeros((10, len(AUS)), np.float32)
+    inten[2:9, J["AU6"]] = 4.0
+    inten[2:9, J["AU12"]] = 4.5
+    inten[5, J["AU12"]] = 5.0
+    cues = AUCues(aus=AUS, timestamps=t, intensity=inten, presence=inten >= 1,
+                  face_count=np.ones(10, np.int64), head_pose=np.zeros((10, 3)))  # fmt: skip
+    text = cues.describe()
+    assert text.startswith("AU12+AU6 strong in 70% of frames, peak at 0.5 s")
+    assert "AU4" in text and "absent" in text
+
+
+def test_short_clip_and_frames_input(tmp_path):
+    img = astronaut()
+    clip = write_clip(tmp_path / "short.mp4", [img] * 5, fps=25)  # 0.2 s
+    cues = measure_face(clip)
+    assert cues.empty or cues.measured.sum() >= 1
+    frames = Frames(np.stack([img, img]), np.array([0.0, 0.5]), 2.0)
+    assert measure_face(frames).timestamps.tolist() == [0.0, 0.5]
+
+
+OPENFACE = """frame, face_id, timestamp, confidence, success, AU01_r, AU12_r, AU45_r, AU01_c, AU12_c
+1, 0, 0.000, 0.98, 1, 0.50, 2.10, 0.00, 0, 1
+1, 1, 0.000, 0.90, 1, 1.00, 0.00, 0.00, 1, 0
+2, 0, 0.033, 0.10, 0, 0.00, 0.00, 0.00, 0, 0
+3, 0, 0.067, 0.97, 1, 0.20, 3.60, 1.20, 0, 1
+"""
+
+
+def test_openface_csv(tmp_path):
+    p = tmp_path / "of.csv"
+    p.write_text(OPENFACE)
+    cues = read_openface_csv(p)
+    assert cues.source == "openface" and cues.timestamps.tolist() == [0.0, 0.033, 0.067]
+    assert cues.face_count.tolist() == [2, 0, 1]
+    np.testing.assert_allclose(cues.intensity[[0, 2], J["AU12"]], [2.1, 3.6])
+    assert np.isnan(cues.intensity[1]).all() and np.isnan(cues.intensity[0, J["AU4"]])
+    assert cues.presence[2, J["AU12"]] and not cues.presence[0, J["AU1"]]
+    assert cues.peak_frame == 2 and cues.max_intensity["AU12"] == pytest.approx(3.6)
+    assert "AU12" in cues.describe()
+
+
+def test_openface_csv_errors(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(OPENFACE.replace("0.067, 0.97", "0.067, oops"))
+    with pytest.raises(MediaError, match="line 5.*confidence"):
+        read_openface_csv(bad)
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n")
+    with pytest.raises(MediaError, match="not an OpenFace"):
+        read_openface_csv(other)
+    with pytest.raises(MediaError, match="file not found"):
+        read_openface_csv(tmp_path / "none.csv")
+
+
+def test_heatmap_renders(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    t = np.arange(5) / 5
+    inten = np.linspace(0, 5, 5 * len(AUS)).reshape(5, -1).astype(np.float32)
+    inten[1] = np.nan
+    cues = AUCues(aus=AUS, timestamps=t, intensity=inten, presence=inten >= 1)
+    ax = plot_au_heatmap(cues)
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(AUS)
+    ax.figure.savefig(tmp_path / "h.png")
+    assert (tmp_path / "h.png").stat().st_size > 1000
+
+
+def _benchmark():
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "validate_au_ckplus.py"
+    spec = importlib.util.spec_from_file_location("validate_au_ckplus", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.data
+def test_ckplus_defining_aus_rank_first(shared_data):
+    """Held-out (odd-numbered) subjects, the first 12 images of each class in name order."""
+    bench = _benchmark()
+    pairs = bench.ckplus_files(shared_data, "odd", per_class=12)
+    by_class, found, total = bench.measure_images(pairs)
+    assert found / total >= 0.95
+    _, passed, n = bench.rank_check(bench.class_means(by_class))
+    assert n == 6 and passed >= 5
