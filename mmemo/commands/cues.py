@@ -1,0 +1,136 @@
+"""``mmemo cues``: measure facial action units and speech prosody of media files.
+
+For each file (directories are searched recursively for media extensions) it prints the
+compact cue description, or with ``--json`` one JSON object per line. With ``--out DIR`` it
+writes ``NAME.cues.json`` plus plots: ``NAME.au.png`` (AU intensity heatmap over time) and
+``NAME.prosody.png`` (pitch and energy contours). A file that fails is reported with its
+path and the reason and the batch goes on; the exit code is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "cues",
+        help="measure facial action units and speech prosody of media files",
+        description=__doc__.replace("``", "'"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("inputs", nargs="+", metavar="FILE|DIR", help="media files or folders")
+    p.add_argument("--out", type=Path, help="folder for NAME.cues.json and PNG plots")
+    p.add_argument("--json", action="store_true", help="print JSON lines instead of text")
+    p.add_argument("--no-face", action="store_true", help="skip facial action units")
+    p.add_argument("--no-prosody", action="store_true", help="skip speech prosody")
+    p.add_argument(
+        "--au-fps", type=float, default=10.0, help="frames per second sampled for AUs (10)"
+    )
+    p.add_argument("--gender", choices=("male", "female"), help="norm for the prosody levels")
+    p.set_defaults(func=run)
+
+
+def collect_media(inputs: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Media files named or found under the inputs (sorted, unique), and (input, error)s."""
+    from mmemo.media import AUDIO_EXTS, IMAGE_EXTS, VIDEO_EXTS
+
+    exts = AUDIO_EXTS | VIDEO_EXTS | IMAGE_EXTS
+    files: list[Path] = []
+    errors: list[tuple[str, str]] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in exts)
+            if not found:
+                errors.append((item, "no media files in this folder"))
+            files.extend(found)
+        elif p.exists():
+            files.append(p)  # an explicit file is tried whatever its extension
+        else:
+            errors.append((item, "file not found"))
+    seen: set[Path] = set()
+    unique = [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
+    return unique, errors
+
+
+def _out_name(path: Path, used: set[str]) -> str:
+    name, i = path.stem, 2
+    while name in used:
+        name, i = f"{path.stem}-{i}", i + 1
+    used.add(name)
+    return name
+
+
+def _write_outputs(cues, out_dir: Path, name: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    (out_dir / f"{name}.cues.json").write_text(json.dumps(cues.to_dict(), indent=1) + "\n")
+    if cues.face is not None:
+        from mmemo.encoders.au import plot_au_heatmap
+
+        fig, ax = plt.subplots(figsize=(9, 4.5), constrained_layout=True)
+        plot_au_heatmap(cues.face, ax=ax)
+        ax.set_title(f"{name}: action unit intensity (0-5)", fontsize=10)
+        fig.savefig(out_dir / f"{name}.au.png", dpi=110)
+        plt.close(fig)
+    if cues.prosody is not None:
+        from mmemo.encoders.prosody import plot_prosody
+
+        fig = plot_prosody(cues.prosody)
+        fig.suptitle(name, fontsize=10)
+        fig.savefig(out_dir / f"{name}.prosody.png", dpi=110)
+        plt.close(fig)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.no_face and args.no_prosody:
+        print("mmemo cues: --no-face and --no-prosody leave nothing to measure", file=sys.stderr)
+        return 2
+    if args.au_fps <= 0:
+        print("mmemo cues: --au-fps must be positive", file=sys.stderr)
+        return 2
+    from tqdm import tqdm
+
+    from mmemo.encoders.pipeline import extract_cues
+    from mmemo.media import MediaError
+
+    files, errors = collect_media(args.inputs)
+    for item, reason in errors:
+        print(f"error: {item}: {reason}", file=sys.stderr)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    failed = len(errors)
+    bar = tqdm(files, desc="cues", unit="file", disable=len(files) < 2, file=sys.stderr)
+    for path in bar:
+        try:
+            cues = extract_cues(
+                path, face=not args.no_face, prosody=not args.no_prosody,
+                au_fps=args.au_fps, gender=args.gender,
+            )  # fmt: skip
+            if args.out is not None:
+                _write_outputs(cues, args.out, _out_name(path, used))
+        except MediaError as exc:
+            failed += 1
+            tqdm.write(f"error: {exc.path}: {exc.reason}", file=sys.stderr)
+            continue
+        except Exception as exc:  # one bad file must not stop the batch
+            failed += 1
+            tqdm.write(f"error: {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
+        if args.json:
+            tqdm.write(json.dumps(cues.to_dict(contours=False)), file=sys.stdout)
+        else:
+            tqdm.write(f"{path}: {cues.describe()}", file=sys.stdout)
+    if failed:
+        print(
+            f"{failed} input(s) failed, {len(files) + len(errors) - failed} done", file=sys.stderr
+        )
+    return 1 if failed else 0
