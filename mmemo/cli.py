@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from mmemo import __version__
 
 # Order is the order shown in --help.
-COMMANDS: tuple[str, ...] = ("data", "media", "cues", "metrics")
+COMMANDS: tuple[str, ...] = ("data", "media", "cues", "metrics", "train", "recipes")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,304 @@
+"""The GRPO stage: TRL's ``GRPOTrainer`` with a thin subclass for what TRL 1.16 lacks.
+
+TRL 1.16 generates from audio/video prompts (the processor turns media parts into features for
+``generate``) but its loss forward only re-creates *image* features, so audio
+(``input_features``, ``feature_attention_mask``) and video (``pixel_values_videos``,
+``video_grid_thw``) never reach the policy log-probs (dependencies.md §4). The subclass:
+
+1. ``_generate_and_score_completions``: decodes each row's media (:mod:`mmemo.media`, same
+   frames as SFT and inference), computes its media features once per prompt, and carries them
+   per row (``mm_features``, a list TRL shuffles and splits with the batch);
+2. ``_get_per_token_logps_and_entropies``: the loss forward, feeding those features (and the
+   Qwen multimodal token types) to the model chunk by chunk;
+3. ``_calculate_rewards``: calls TRL's, then applies group-aware shapers to the gathered
+   ``[B*G, K]`` reward matrix (row ``i`` belongs to group ``i // num_generations``).
+
+A shaper is any callable ``shaper(rewards, *, num_generations, reward_names, trainer_state)``
+that edits the float tensor ``rewards`` in place or returns a replacement.
+Everything else (advantages, clipping, loss types, vLLM generation) is TRL's.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from mmemo.data.prompts import PromptError
+from mmemo.models.backbones import concat_features
+from mmemo.training.common import apply_lora, device_args, last_checkpoint, save_final
+
+_TRL_IMAGE_KEYS = ("pixel_values", "image_grid_thw", "num_images", "mm_token_type_ids")
+
+
+def grpo_examples(backbone: Any, rows: list[dict]) -> list[dict]:
+    """Dataset rows: ``prompt`` (chat with media paths) plus every label column the rewards
+    read. Rows that cannot be prompted are reported and skipped."""
+    out = []
+    for row in rows:
+        try:
+            prompt = backbone.messages(row)
+        except PromptError as exc:
+            print(f"grpo: skipping {exc}", file=sys.stderr)
+            continue
+        ex = {k: v for k, v in row.items() if k not in ("image", "video", "audio")}
+        if isinstance(ex.get("cues"), dict):  # one Arrow type per column; rewards parse JSON
+            ex["cues"] = json.dumps(ex["cues"])
+        ex["prompt"] = prompt
+        out.append(ex)
+    if not out:
+        raise ValueError("grpo: no usable rows")
+    return out
+
+
+def mm_token_types(input_ids: Any, config: Any) -> Any:
+    """Qwen-VL multimodal token types for 3-D RoPE: 1 image token, 2 video token, 0 text."""
+    import torch
+
+    types = torch.zeros_like(input_ids, dtype=torch.int32)
+    image_id = getattr(config, "image_token_id", None)
+    video_id = getattr(config, "video_token_id", None)
+    if image_id is not None:
+        types[input_ids == image_id] = 1
+    if video_id is not None:
+        types[input_ids == video_id] = 2
+    return types
+
+
+def build_trainer_class():
+    """The GRPOTrainer subclass (built lazily: importing TRL costs seconds)."""
+    import inspect
+
+    import torch
+    from trl import GRPOTrainer
+
+    class MMGRPOTrainer(GRPOTrainer):
+        """GRPOTrainer + media features in the loss forward + reward shapers (module doc)."""
+
+        def __init__(self, *args: Any, backbone: Any, shapers: list | None = None, **kwargs: Any):
+            self.backbone = backbone
+            self.shapers = list(shapers or [])
+            self._active_mm: list[dict] | None = None
+            media_ids = backbone.media_token_ids()
+            config = backbone.model.config
+            # TRL suppresses `config.image_token_id` in generation; audio-only configs lack it.
+            # Set it for TRL's init only, then suppress every media placeholder token.
+            borrowed = media_ids and not hasattr(config, "image_token_id")
+            if borrowed:
+                config.image_token_id = media_ids[0]
+            try:
+                super().__init__(*args, **kwargs)
+            finally:
+                if borrowed:
+                    del config.image_token_id
+            if media_ids:
+                self.generation_kwargs["suppress_tokens"] = media_ids
+                self.generation_config.suppress_tokens = media_ids
+            base = (
+                self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+            )
+            self._wants_token_types = (
+                "mm_token_type_ids" in inspect.signature(base.forward).parameters
+            )
+
+        # -- 1. media per row ---------------------------------------------------------------
+        def _generate_and_score_completions(self, inputs):
+            inputs = [{**x, "prompt": self.backbone.materialize(x["prompt"])} for x in inputs]
+            feats, cache = [], {}
+            for x in inputs:
+                key = str(x.get("id", id(x)))
+                if key not in cache:
+                    cache[key] = (
+                        self.backbone.media_features(x["prompt"])
+                        if not self.backbone.spec.causal_lm
+                        else {}
+                    )
+                feats.append(cache[key])
+            has_media = any(feats)
+            self._active_mm = feats if has_media else None
+            try:
+                out = super()._generate_and_score_completions(inputs)
+            finally:
+                self._active_mm = None
+            if has_media:
+                for k in _TRL_IMAGE_KEYS:  # our per-row features replace TRL's image-only ones
+                    out.pop(k, None)
+                out["mm_features"] = feats
+            return out
+
+        def _tokenize_prompts(self, prompts):
+            # Generation keeps the processor's media features; returning no images stops TRL
+            # from re-processing images alone for the loss (we carry all media per row).
+            prompt_ids, _images, fields = super()._tokenize_prompts(prompts)
+            return prompt_ids, None, fields
+
+        def _compute_loss(self, model, inputs):
+            self._active_mm = inputs.get("mm_features")
+            try:
+                return super()._compute_loss(model, inputs)
+            finally:
+                self._active_mm = None
+
+        # -- 2. the loss forward with audio/video -------------------------------------------
+        def _get_per_token_logps_and_entropies(
+            self,
+            model,
+            input_ids,
+            attention_mask,
+            logits_to_keep,
+            batch_size=None,
+            compute_entropy=False,
+            compute_aux_loss=False,
+            **trl_media,
+        ):
+            feats = self._active_mm
+            if feats is None:
+                return super()._get_per_token_logps_and_entropies(
+                    model,
+                    input_ids,
+                    attention_mask,
+                    logits_to_keep,
+                    batch_size=batch_size,
+                    compute_entropy=compute_entropy,
+                    compute_aux_loss=compute_aux_loss,
+                    **trl_media,
+                )
+            if len(feats) != input_ids.size(0):
+                raise RuntimeError(
+                    f"media features for {len(feats)} rows, batch has {input_ids.size(0)}"
+                )
+            batch_size = batch_size or input_ids.size(0)
+            config = self.backbone.model.config
+            logps, entropies, aux = [], [], []
+            for start in range(0, input_ids.size(0), batch_size):
+                end = min(start + batch_size, input_ids.size(0))
+                ids, mask = input_ids[start:end], attention_mask[start:end]
+                model_inputs = {"input_ids": ids, "attention_mask": mask}
+                for k, v in concat_features(feats[start:end]).items():
+                    model_inputs[k] = v.to(ids.device)
+                if self._wants_token_types:
+                    model_inputs["mm_token_type_ids"] = mm_token_types(ids, config)
+                if compute_aux_loss:
+                    model_inputs["output_router_logits"] = True
+                labels = ids.masked_fill(mask == 0, -100)
+                labels[:, :-logits_to_keep] = -100
+                with self.accelerator.autocast():
+                    outputs = model(**model_inputs, labels=labels, fused_lm_head=True)
+                logps.append(outputs.log_probs[:, -logits_to_keep:])
+                if compute_entropy:
+                    entropies.append(outputs.entropy[:, -logits_to_keep:])
+                if compute_aux_loss:
+                    aux.append(outputs.aux_loss)
+            return (
+                torch.cat(logps, dim=0),
+                torch.cat(entropies, dim=0) if compute_entropy else None,
+                torch.stack(aux).mean() if compute_aux_loss else None,
+            )
+
+        # -- 3. group-aware shapers after the gather ----------------------------------------
+        def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+            rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+            return apply_shapers(
+                rewards, self.shapers, self.num_generations, self.reward_func_names, self.state
+            )
+
+    return MMGRPOTrainer
+
+
+def apply_shapers(
+    rewards: Any, shapers: list, num_generations: int, names: list[str], state: Any
+) -> Any:
+    """Apply each shaper to the gathered ``[B*G, K]`` reward matrix (rows grouped by
+    ``row // num_generations``); shapers edit in place or return a new tensor."""
+    if rewards.shape[0] % num_generations:
+        raise RuntimeError(
+            f"{rewards.shape[0]} reward rows is not a multiple of G={num_generations}"
+        )
+    for shaper in shapers:
+        result = shaper(
+            rewards, num_generations=num_generations, reward_names=list(names), trainer_state=state
+        )
+        if result is not None:
+            rewards = result
+    return rewards
+
+
+class GRPOStage:
+    """One GRPO stage. ``args`` are TRL ``GRPOConfig`` arguments; ``rewards`` a list of
+    ``(callable, weight)``; ``shapers`` group-aware shapers."""
+
+    def __init__(
+        self,
+        backbone: Any,
+        rows: list[dict],
+        output_dir: str | Path,
+        rewards: list[tuple[Any, float]],
+        args: dict | None = None,
+        shapers: list | None = None,
+        lora: dict | None = None,
+        seed: int = 0,
+        report_to: str = "none",
+        callbacks: list | None = None,
+    ) -> None:
+        if not rewards:
+            raise ValueError("grpo: at least one reward is needed")
+        self.backbone = backbone
+        self.rows = rows
+        self.output_dir = Path(output_dir)
+        self.rewards = rewards
+        self.args = {k: v for k, v in (args or {}).items() if k != "enabled"}
+        self.shapers = shapers or []
+        self.lora = lora
+        self.seed = seed
+        self.report_to = report_to
+        self.callbacks = callbacks or []
+        self.trainer = None
+
+    def setup(self) -> None:
+        from trl import GRPOConfig
+
+        import datasets
+
+        dataset = datasets.Dataset.from_list(grpo_examples(self.backbone, self.rows))
+        defaults = {
+            "output_dir": str(self.output_dir),
+            "seed": self.seed,
+            "data_seed": self.seed,
+            "report_to": self.report_to,
+            "logging_steps": 1,
+            "save_strategy": "steps",
+            "save_steps": 1,
+            "remove_unused_columns": False,
+            "reward_weights": [float(w) for _, w in self.rewards],
+        }
+        config = GRPOConfig(**device_args({**defaults, **self.args}))
+        self.backbone.tokenizer.padding_side = "left"
+        cls = build_trainer_class()
+        self.trainer = cls(
+            model=apply_lora(self.backbone.model, self.lora),
+            reward_funcs=[r for r, _ in self.rewards],
+            args=config,
+            train_dataset=dataset,
+            processing_class=self.backbone.processor,
+            callbacks=self.callbacks,
+            backbone=self.backbone,
+            shapers=self.shapers,
+        )
+
+    def train(self, resume: bool = True) -> Any:
+        ckpt = last_checkpoint(self.output_dir) if resume else None
+        if ckpt:
+            print(f"grpo: resuming from {ckpt}")
+        return self.trainer.train(resume_from_checkpoint=ckpt)
+
+    def save_checkpoint(self) -> Path:
+        state = self.trainer.state
+        info = {"stage": "grpo", "global_step": state.global_step, "log_history": state.log_history}
+        return save_final(self.backbone, self.trainer.model, self.output_dir / "final", info)
+
+    def cleanup(self) -> None:
+        self.trainer = None
+        import gc
+
+        gc.collect()

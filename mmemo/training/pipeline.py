@@ -1,0 +1,98 @@
+"""The multi-stage pipeline: SFT then GRPO (or either alone), with hand-off and resume.
+
+``run_recipe(cfg)`` takes a resolved recipe (``mmemo.config.load_config``) and
+
+- writes ``output_dir/resolved_config.yaml`` first (the run can be reloaded from it),
+- runs each stage in ``stages`` into ``output_dir/<stage>/``; a finished stage leaves
+  ``<stage>/final`` (loadable checkpoint, LoRA merged) that the next stage loads,
+- on a rerun, skips finished stages and resumes an interrupted one from its last
+  ``checkpoint-N`` (TRL/Trainer state: weights, optimizer, scheduler, RNG, step),
+- returns the last stage's ``final`` folder.
+
+Progress and per-component reward means (``rewards/<name>/mean``) are printed by TRL's logging
+and sent to ``report_to`` (none, tensorboard, wandb).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mmemo.config import instantiate, save_resolved
+from mmemo.training.common import load_backbone, read_rows, stage_done
+
+
+def build_rewards(nodes: list[dict]) -> list[tuple[Any, float]]:
+    """``(reward callable, weight)`` for each reward component (``weight`` defaults to 1)."""
+    out = []
+    for node in nodes:
+        reward = instantiate(node, drop=("weight",))
+        out.append((reward, float(node.get("weight", 1.0))))
+    return out
+
+
+def run_stage(
+    stage: str,
+    cfg: dict,
+    model_path: str | Path | None,
+    resume: bool = True,
+    callbacks: list | None = None,
+) -> Path:
+    """Run one stage of ``cfg`` starting from ``model_path`` (None: ``model.path``)."""
+    from mmemo.training.grpo import GRPOStage
+    from mmemo.training.sft import SFTStage
+
+    out_dir = Path(cfg["output_dir"]) / stage
+    data = cfg["data"]
+    manifest = data.get("sft") if stage == "sft" and data.get("sft") else data["train"]
+    rows = read_rows(manifest, data.get("limit"))
+    backbone = load_backbone(cfg["model"], model_path)
+    common = {
+        "output_dir": out_dir,
+        "lora": cfg.get("lora"),
+        "seed": int(cfg.get("seed", 0)),
+        "report_to": cfg.get("report_to", "none"),
+        "callbacks": callbacks,
+    }
+    if stage == "sft":
+        if (cfg.get("synthesis") or {}).get("enabled"):
+            from mmemo.data.synthesis import fill_reasoning
+
+            rows = fill_reasoning(
+                rows, **{k: v for k, v in cfg["synthesis"].items() if k != "enabled"}
+            )
+        runner: Any = SFTStage(backbone, rows, args=cfg.get("sft"), **common)
+    else:
+        shapers = [instantiate(n) for n in cfg.get("reward_shapers") or []]
+        runner = GRPOStage(
+            backbone,
+            rows,
+            rewards=build_rewards(cfg["rewards"]),
+            args=cfg.get("grpo"),
+            shapers=shapers,
+            **common,
+        )
+    print(f"== stage {stage}: {len(rows)} rows, model {backbone.path} ({backbone.family})")
+    runner.setup()
+    runner.train(resume=resume)
+    final = runner.save_checkpoint()
+    runner.cleanup()
+    print(f"== stage {stage} done: {final}")
+    return final
+
+
+def run_recipe(cfg: dict, resume: bool = True, callbacks: list | None = None) -> Path:
+    """Run every stage of a resolved recipe; returns the last stage's checkpoint folder."""
+    out = Path(cfg["output_dir"])
+    save_resolved(cfg, out)
+    model_path: Path | None = None
+    final: Path | None = None
+    for stage in cfg["stages"]:
+        final = out / stage / "final"
+        if resume and stage_done(final):
+            print(f"== stage {stage}: already finished ({final}), skipping")
+        else:
+            final = run_stage(stage, cfg, model_path, resume=resume, callbacks=callbacks)
+        model_path = final
+    assert final is not None
+    return final

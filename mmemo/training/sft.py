@@ -1,0 +1,114 @@
+"""The SFT stage: TRL ``SFTTrainer`` on manifest rows, full fine-tuning or LoRA (PEFT).
+
+Rows become ``prompt`` (chat messages with media paths) + ``completion`` (think/answer target)
+and are collated by the backbone adapter (media decoded by :mod:`mmemo.media`, loss on the
+assistant turn only), because TRL's own collators know images but not audio or video.
+
+Run through the pipeline (``mmemo train recipe.yaml``) or directly::
+
+    stage = SFTStage(backbone, rows, output_dir="out/sft", args={"max_steps": 2})
+    stage.setup(); stage.train(); stage.save_checkpoint(); stage.cleanup()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mmemo.data.prompts import PromptError
+from mmemo.training.common import apply_lora, device_args, last_checkpoint, save_final
+
+
+def sft_examples(backbone: Any, rows: list[dict]) -> list[dict]:
+    """``{"prompt", "completion", "id"}`` per row; rows without a usable target are reported
+    (id and reason) and skipped."""
+    import sys
+
+    out = []
+    for row in rows:
+        try:
+            out.append(
+                {
+                    "id": row["id"],
+                    "prompt": backbone.messages(row),
+                    "completion": backbone.target(row),
+                }
+            )
+        except PromptError as exc:
+            print(f"sft: skipping {exc}", file=sys.stderr)
+    if not out:
+        raise ValueError("sft: no row has an SFT target (see the messages above)")
+    return out
+
+
+class SFTStage:
+    """One SFT stage. ``args`` are TRL ``SFTConfig`` arguments (learning_rate, max_steps, ...)."""
+
+    def __init__(
+        self,
+        backbone: Any,
+        rows: list[dict],
+        output_dir: str | Path,
+        args: dict | None = None,
+        lora: dict | None = None,
+        seed: int = 0,
+        report_to: str = "none",
+        callbacks: list | None = None,
+    ) -> None:
+        self.backbone = backbone
+        self.rows = rows
+        self.output_dir = Path(output_dir)
+        self.args = {k: v for k, v in (args or {}).items() if k != "enabled"}
+        self.lora = lora
+        self.seed = seed
+        self.report_to = report_to
+        self.callbacks = callbacks or []
+        self.trainer = None
+
+    def setup(self) -> None:
+        from trl import SFTConfig, SFTTrainer
+
+        import datasets
+
+        examples = sft_examples(self.backbone, self.rows)
+        dataset = datasets.Dataset.from_list(examples)
+        defaults = {
+            "output_dir": str(self.output_dir),
+            "seed": self.seed,
+            "data_seed": self.seed,
+            "report_to": self.report_to,
+            "logging_steps": 1,
+            "save_strategy": "steps",
+            "save_steps": 1,
+            "max_length": None,
+            "remove_unused_columns": False,
+            "dataset_kwargs": {"skip_prepare_dataset": True},
+        }
+        config = SFTConfig(**device_args({**defaults, **self.args}))
+        model = apply_lora(self.backbone.model, self.lora)
+        self.trainer = SFTTrainer(
+            model=model,
+            args=config,
+            train_dataset=dataset,
+            processing_class=self.backbone.processor,
+            data_collator=self.backbone.collate_sft,
+            callbacks=self.callbacks,
+        )
+
+    def train(self, resume: bool = True) -> Any:
+        ckpt = last_checkpoint(self.output_dir) if resume else None
+        if ckpt:
+            print(f"sft: resuming from {ckpt}")
+        return self.trainer.train(resume_from_checkpoint=ckpt)
+
+    def save_checkpoint(self) -> Path:
+        """Write ``output_dir/final`` (LoRA merged): the checkpoint the next stage loads."""
+        state = self.trainer.state
+        info = {"stage": "sft", "global_step": state.global_step, "log_history": state.log_history}
+        return save_final(self.backbone, self.trainer.model, self.output_dir / "final", info)
+
+    def cleanup(self) -> None:
+        self.trainer = None
+        import gc
+
+        gc.collect()

@@ -1,0 +1,88 @@
+"""Shared test helpers: tiny backbones built once per session, a tiny manifest with real
+media (astronaut PNG, espeak-ng speech, an ffmpeg face clip), and rewards for tests."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+
+_BUILT: dict[tuple[str, str], Path] = {}
+
+
+def tiny_checkpoint(family: str, root: Path) -> Path:
+    """Build (once per root) the tiny ``family`` checkpoint and return its folder."""
+    from mmemo.models.tiny import build_tiny
+
+    key = (family, str(root))
+    if key not in _BUILT:
+        _BUILT[key] = build_tiny(family, root / family)
+    return _BUILT[key]
+
+
+ROWS = [
+    ("happy", ["AU6", "AU12"], {"aus": {"AU6": 2.5, "AU12": 3.0}, "pitch_level": "high"}),
+    ("sad", ["AU1", "AU15"], {"aus": {"AU1": 2.0, "AU15": 1.5}, "energy_level": "low"}),
+    ("angry", ["AU4", "AU7"], {"aus": {"AU4": 3.0, "AU7": 2.0}, "energy_level": "high"}),
+    ("neutral", [], {"aus": {"AU12": 0.2}, "pitch_level": "normal"}),
+]
+
+
+def make_manifest(root: Path) -> Path:
+    """A 4-row manifest with image, audio and video on every row, labels, cues, reasoning."""
+    from mmemo.data.samples import face_image, face_video, speech_wav
+
+    root.mkdir(parents=True, exist_ok=True)
+    img = face_image(root / "face.png", size=128)
+    wav = speech_wav(root / "speech.wav", text="I am happy to see you")
+    face_video(root / "clip.mp4", img, wav, seconds=1.0, size="160x120", fps=8)
+    rows = []
+    for i, (label, aus, cues) in enumerate(ROWS):
+        rows.append(
+            {
+                "id": f"r{i}",
+                "image": "face.png",
+                "audio": "speech.wav",
+                "video": "clip.mp4",
+                "emotion": label,
+                "emotions": [label],
+                "aus": aus,
+                "cues": cues,
+                "reasoning": f"The cues suggest {label}.",
+                "speaker": f"s{i % 2}",
+            }
+        )
+    path = root / "train.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+class HashReward:
+    """Deterministic pseudo-random reward in [0, 1) from the completion text, so that GRPO
+    groups have varying rewards (zero variance would give zero gradients)."""
+
+    __name__ = "hash_reward"
+
+    def __call__(self, completions, **kwargs):
+        out = []
+        for c in completions:
+            text = c if isinstance(c, str) else str(c)
+            out.append((zlib.crc32(text.encode()) % 1000) / 1000.0)
+        return out
+
+
+def get_hash_reward() -> HashReward:
+    return HashReward()
+
+
+class IdReward:
+    """Reward = a number derived from the row ``id`` only (same for all G rows of a prompt)."""
+
+    __name__ = "id_reward"
+
+    def __call__(self, completions, id=None, **kwargs):  # noqa: A002 - TRL column name
+        return [float(int(i[1:]) + 1) for i in id]
+
+
+def get_id_reward() -> IdReward:
+    return IdReward()

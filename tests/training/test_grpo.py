@@ -1,0 +1,94 @@
+"""The GRPOTrainer subclass: group layout of the gathered reward matrix, and media towers
+running with gradients in the loss forward (what TRL 1.16 alone does not do)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mmemo.models.backbones import Backbone
+from mmemo.training.common import read_rows
+from mmemo.training.grpo import GRPOStage, apply_shapers
+from tests.models.tiny_helpers import HashReward, IdReward
+
+ARGS = {
+    "max_steps": 1,
+    "learning_rate": 1e-2,
+    "num_generations": 4,
+    "per_device_train_batch_size": 4,
+    "max_completion_length": 8,
+    "temperature": 1.0,
+    "save_strategy": "no",
+}
+
+
+def test_apply_shapers_checks_group_multiple():
+    with pytest.raises(RuntimeError, match="multiple of G"):
+        apply_shapers(torch.zeros(6, 1), [lambda r, **k: None], 4, ["a"], None)
+
+
+def test_reward_matrix_rows_are_grouped_by_row_div_g(tiny, manifest, tmp_path):
+    seen = []
+
+    def recorder(rewards, *, num_generations, reward_names, trainer_state):
+        seen.append((rewards.clone(), num_generations, reward_names))
+        rewards[:, 1] = 0.5  # in-place edit must reach TRL's advantages
+
+    bb = Backbone.from_pretrained(tiny("qwen2"), inputs="cues")
+    rows = read_rows(manifest)
+    stage = GRPOStage(
+        bb,
+        rows,
+        tmp_path,
+        rewards=[(IdReward(), 1.0), (HashReward(), 1.0)],
+        args={**ARGS, "max_steps": 2},
+        shapers=[recorder],
+    )
+    stage.setup()
+    stage.train(resume=False)
+    assert len(seen) == 2
+    for rewards, g, names in seen:
+        assert names == ["id_reward", "hash_reward"]
+        assert rewards.shape == (4, 2) and g == 4
+        ids = rewards[:, 0]
+        for start in range(0, rewards.shape[0], g):  # row // G is one prompt
+            assert torch.all(ids[start : start + g] == ids[start])
+    logs = stage.trainer.state.log_history
+    # after the shaper, hash_reward is the constant 0.5 the recorder wrote
+    assert [e["rewards/hash_reward/mean"] for e in logs if "rewards/hash_reward/mean" in e] == [
+        0.5,
+        0.5,
+    ]
+
+
+def _tower(model, name):
+    return next(m for n, m in model.named_modules() if n.split(".")[-1] == name)
+
+
+@pytest.mark.parametrize(
+    "family,tower,drop",
+    [
+        ("qwen2_audio", "audio_tower", ()),
+        pytest.param(
+            "qwen2_5_omni_thinker", "audio_tower", ("image", "video"), marks=pytest.mark.slow
+        ),
+        ("qwen2_5_vl", "visual", ("image",)),  # video frames only
+    ],
+)
+def test_media_tower_runs_with_gradients_in_loss_forward(
+    family, tower, drop, tiny, manifest, tmp_path
+):
+    bb = Backbone.from_pretrained(tiny(family), inputs="media")
+    rows = [{k: v for k, v in r.items() if k not in drop} for r in read_rows(manifest)]
+    module = _tower(bb.model, tower)
+    calls = []
+    module.register_forward_hook(
+        lambda m, i, o: calls.append((torch.is_grad_enabled(), m.training))
+    )
+    before = {n: p.detach().clone() for n, p in module.named_parameters()}
+    stage = GRPOStage(bb, rows, tmp_path, rewards=[(HashReward(), 1.0)], args=ARGS)
+    stage.setup()
+    stage.train(resume=False)
+    assert any(grad for grad, _ in calls), f"{tower} never ran with gradients (only in generation)"
+    changed = [n for n, p in module.named_parameters() if not torch.equal(p.detach(), before[n])]
+    assert changed, f"no {tower} parameter was updated by the GRPO step"
