@@ -219,9 +219,23 @@ class Backbone:
         return self.processor if self.spec.causal_lm else self.processor.tokenizer
 
     def media_token_ids(self) -> list[int]:
-        """Ids of the media placeholder tokens (never to be generated)."""
+        """Ids of the media placeholder and media start/end tokens (never to be generated: a
+        generated ``<|audio_bos|>`` or ``<|vision_bos|>`` makes the Qwen 3-D RoPE index count
+        a media item that has no placeholder tokens, and the loss forward fails)."""
         cfg = self.model.config
-        names = ("image_token_id", "video_token_id", "audio_token_id", "audio_token_index")
+        names = (
+            "image_token_id",
+            "video_token_id",
+            "audio_token_id",
+            "image_token_index",
+            "video_token_index",
+            "audio_token_index",
+            "vision_start_token_id",
+            "vision_end_token_id",
+            "vision_token_id",
+            "audio_start_token_id",
+            "audio_end_token_id",
+        )
         ids = {getattr(cfg, n, None) for n in names}
         return sorted(i for i in ids if isinstance(i, int))
 

@@ -13,8 +13,11 @@ TRL 1.16 generates from audio/video prompts (the processor turns media parts int
 3. ``_calculate_rewards``: calls TRL's, then applies group-aware shapers to the gathered
    ``[B*G, K]`` reward matrix (row ``i`` belongs to group ``i // num_generations``).
 
-A shaper is any callable ``shaper(rewards, *, num_generations, reward_names, trainer_state)``
-that edits the float tensor ``rewards`` in place or returns a replacement.
+A shaper follows :mod:`mmemo.rewards.shapers`:
+``shaper(rewards, names, *, group_size, trainer_state=None, **context) -> rewards`` on the float
+tensor ``rewards`` (context: ``lengths``, the completion token counts of every gathered row);
+it may edit in place and return ``None``. Its ``last_metrics`` are logged as
+``shapers/<class>/<key>``.
 Everything else (advantages, clipping, loss types, vLLM generation) is TRL's.
 """
 
@@ -76,8 +79,16 @@ def build_trainer_class():
     class MMGRPOTrainer(GRPOTrainer):
         """GRPOTrainer + media features in the loss forward + reward shapers (module doc)."""
 
-        def __init__(self, *args: Any, backbone: Any, shapers: list | None = None, **kwargs: Any):
+        def __init__(
+            self,
+            *args: Any,
+            backbone: Any,
+            shapers: list | None = None,
+            carry_media: bool = True,
+            **kwargs: Any,
+        ):
             self.backbone = backbone
+            self.carry_media = carry_media
             self.shapers = list(shapers or [])
             self._active_mm: list[dict] | None = None
             media_ids = backbone.media_token_ids()
@@ -111,7 +122,7 @@ def build_trainer_class():
                 if key not in cache:
                     cache[key] = (
                         self.backbone.media_features(x["prompt"])
-                        if not self.backbone.spec.causal_lm
+                        if self.carry_media and not self.backbone.spec.causal_lm
                         else {}
                     )
                 feats.append(cache[key])
@@ -199,15 +210,30 @@ def build_trainer_class():
         # -- 3. group-aware shapers after the gather ----------------------------------------
         def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
             rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
-            return apply_shapers(
-                rewards, self.shapers, self.num_generations, self.reward_func_names, self.state
+            if not self.shapers:
+                return rewards
+            mode = "train" if self.model.training else "eval"
+            group = self.num_generations if mode == "train" else self.num_generations_eval
+            local = torch.tensor([len(c) for c in completion_ids_list], device=rewards.device)
+            lengths = self.accelerator.gather(local).tolist()  # rows in the gathered order
+            rewards = apply_shapers(
+                rewards, self.shapers, group, self.reward_func_names, self.state, lengths=lengths
             )
+            for shaper in self.shapers:
+                for key, value in (getattr(shaper, "last_metrics", None) or {}).items():
+                    self._metrics[mode][f"shapers/{type(shaper).__name__}/{key}"].append(value)
+            return rewards
 
     return MMGRPOTrainer
 
 
 def apply_shapers(
-    rewards: Any, shapers: list, num_generations: int, names: list[str], state: Any
+    rewards: Any,
+    shapers: list,
+    num_generations: int,
+    names: list[str],
+    state: Any,
+    **context: Any,
 ) -> Any:
     """Apply each shaper to the gathered ``[B*G, K]`` reward matrix (rows grouped by
     ``row // num_generations``); shapers edit in place or return a new tensor."""
@@ -217,7 +243,7 @@ def apply_shapers(
         )
     for shaper in shapers:
         result = shaper(
-            rewards, num_generations=num_generations, reward_names=list(names), trainer_state=state
+            rewards, list(names), group_size=num_generations, trainer_state=state, **context
         )
         if result is not None:
             rewards = result
@@ -226,7 +252,9 @@ def apply_shapers(
 
 class GRPOStage:
     """One GRPO stage. ``args`` are TRL ``GRPOConfig`` arguments; ``rewards`` a list of
-    ``(callable, weight)``; ``shapers`` group-aware shapers."""
+    ``(callable, weight)``; ``shapers`` group-aware shapers. ``carry_media=False`` leaves the
+    loss forward to TRL alone (media reach generation only; a control for tests, not for
+    training)."""
 
     def __init__(
         self,
@@ -240,6 +268,7 @@ class GRPOStage:
         seed: int = 0,
         report_to: str = "none",
         callbacks: list | None = None,
+        carry_media: bool = True,
     ) -> None:
         if not rewards:
             raise ValueError("grpo: at least one reward is needed")
@@ -253,6 +282,7 @@ class GRPOStage:
         self.seed = seed
         self.report_to = report_to
         self.callbacks = callbacks or []
+        self.carry_media = carry_media
         self.trainer = None
 
     def setup(self) -> None:
@@ -284,6 +314,7 @@ class GRPOStage:
             callbacks=self.callbacks,
             backbone=self.backbone,
             shapers=self.shapers,
+            carry_media=self.carry_media,
         )
 
     def train(self, resume: bool = True) -> Any:
