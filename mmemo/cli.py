@@ -19,7 +19,17 @@ from collections.abc import Sequence
 from mmemo import __version__
 
 # Order is the order shown in --help.
-COMMANDS: tuple[str, ...] = ("data", "media", "cues", "metrics", "train", "recipes")
+COMMANDS: tuple[str, ...] = (
+    "predict",
+    "cues",
+    "eval",
+    "data",
+    "media",
+    "metrics",
+    "train",
+    "recipes",
+    "demo",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -56,8 +56,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ew.set_defaults(func=run)
 
     cls = sub.add_parser("cls", help="one-hot metrics: WAR, UAR, weighted F1, macro F1")
-    cls.add_argument("gt", type=Path, help="ground-truth CSV with columns name and --column")
-    cls.add_argument("pred", type=Path, help="prediction CSV with columns name and --column")
+    cls.add_argument(
+        "gt",
+        type=Path,
+        help="ground truth: CSV with columns name and --column, or a manifest .jsonl",
+    )
+    cls.add_argument(
+        "pred", type=Path, help="predictions: CSV (name, --column) or mmemo predict --out .jsonl"
+    )
     cls.add_argument("--column", default="label", help="label column (default: label)")
     cls.add_argument(
         "--normalise",
@@ -72,6 +78,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _read(path: Path, column: str) -> dict[str, str]:
     if not path.is_file():
         raise _InputError(f"{path}: file not found")
+    if path.suffix.lower() == ".jsonl":
+        return _read_jsonl(path, column)
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
@@ -88,6 +96,25 @@ def _read(path: Path, column: str) -> dict[str, str]:
                 rows[name] = row[column] or ""
     except (UnicodeDecodeError, csv.Error) as exc:
         raise _InputError(f"{path}: not a readable CSV ({exc})") from exc
+    return rows
+
+
+def _read_jsonl(path: Path, column: str) -> dict[str, str]:
+    """A manifest or ``mmemo predict --out x.jsonl`` file: name = ``id``, value = ``column``."""
+    rows: dict[str, str] = {}
+    with path.open(encoding="utf-8") as fh:
+        for i, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise _InputError(f"{path} line {i}: bad JSON ({exc})") from exc
+            name = str(row.get("id") or "").strip()
+            if not name:
+                raise _InputError(f"{path} line {i}: no 'id'")
+            value = row.get(column)
+            rows[name] = ", ".join(value) if isinstance(value, list) else str(value or "")
     return rows
 
 

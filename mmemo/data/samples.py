@@ -61,7 +61,9 @@ def face_video(
     if audio is not None:
         cmd += ["-i", str(audio)]
     w, h = size.split("x")
-    vf = f"scale={w}:{h},zoompan=z='min(zoom+0.002,1.2)':d=1:s={size}:fps={fps}"
+    # keep the face's aspect ratio (pad, never stretch), then a slow zoom so frames differ
+    fit = f"scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2"
+    vf = f"{fit},zoompan=z='min(zoom+0.002,1.2)':d=1:s={size}:fps={fps}"
     cmd += ["-t", str(seconds), "-vf", vf, "-c:v", "libx264", "-pix_fmt", "yuv420p"]
     cmd += ["-preset", "ultrafast"]
     if audio is not None:

@@ -87,7 +87,8 @@ def _digest(path: Path) -> str:
 def convert(src: str | Path, out: str | Path) -> ConvertReport:
     """Convert a RAVDESS folder to a manifest at ``out``.
 
-    Row keys: ``audio`` or ``video``; ``transcript`` (the spoken statement); ``emotion``;
+    Row keys: ``audio`` or ``video``; ``statement`` (the spoken words; not a ``transcript``:
+    the two statements are emotionally neutral by design); ``emotion``;
     ``intensity`` (normal/strong); ``statement``; ``repetition`` (1/2); ``speaker``
     (``Actor_NN``); ``actor`` (int); ``gender``; ``modality``; ``vocal_channel``; ``code``
     (the file name stem); ``dataset``.
@@ -114,7 +115,6 @@ def convert(src: str | Path, out: str | Path) -> ConvertReport:
             row = {
                 "id": f"{DATASET}_{path.stem}",
                 media_key: path,
-                "transcript": labels["statement"],
                 **labels,
                 "speaker": f"Actor_{labels['actor']:02d}",
                 "dataset": DATASET,

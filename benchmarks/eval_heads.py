@@ -1,0 +1,147 @@
+"""Recompute the held-out numbers of the shipped default heads from the raw corpora.
+
+    python benchmarks/eval_heads.py --data /work/shared/data [--heads checkpoints/default]
+        [--only speech|face|text] [--cv]
+
+- speech: the shipped head (fitted on RAVDESS actors 01-16) on actors 17-20, features
+  recomputed from the FLAC files through ``SpeechHead.features_from_file`` (the predict-time
+  path): single-clip accuracy, and speaker-normalised accuracy (each actor's 60 clips
+  together). ``--cv`` also re-runs the 5-fold actor-grouped CV of the recipe.
+- face: the shipped head on all FER2013 PublicTest images (accuracy, UAR). CK+ is in the
+  shipped head's training data, so its subject-independent number needs ``--cv``, which
+  re-runs the 5 subject-grouped fine-tunes from the cached stage-A CNN (minutes of CPU).
+- text: the shipped head on MELD dev (weighted F1, accuracy), if the text extra is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mmemo.models.heads import FACE_LABELS, FaceHead, SpeechHead, TextHead, default_dir
+from mmemo.training import train_heads as th
+
+
+def eval_speech(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
+    from mmemo.media import MediaError
+
+    head = SpeechHead.load(heads)
+    rows, ys, actors = [], [], []
+    for f, y, actor in th.ravdess_files(data):
+        if actor < 17:
+            continue
+        try:
+            rows.append(head.features_from_file(f))
+        except (MediaError, ValueError) as exc:
+            print(f"skip {f}: {exc}", file=sys.stderr)
+            continue
+        ys.append(y)
+        actors.append(actor)
+    X, y, a = np.stack(rows), np.array(ys), np.array(actors)
+    clip = head.predict_proba(X).argmax(1)
+    spk = head.predict_proba(X, speakers=a).argmax(1)
+    out = {
+        "ravdess_actors_17_20_n": len(y),
+        "clip_acc": float((clip == y).mean()),
+        "clip_uar": th._uar(y, clip),
+        "speaker_norm_acc": float((spk == y).mean()),
+        "speaker_norm_uar": th._uar(y, spk),
+        "per_actor_speaker_norm_acc": {
+            int(k): float((spk[a == k] == y[a == k]).mean()) for k in np.unique(a)
+        },
+    }
+    if cv:
+        from sklearn.model_selection import GroupKFold
+
+        Xa, ya, aa = th.ravdess_features(data, cache)
+        folds = {"clip": [], "speaker": []}
+        for tr, te in GroupKFold(5).split(Xa, ya, aa):
+            r = th.score_speech(th.fit_speech(Xa[tr], ya[tr], aa[tr]), Xa[te], ya[te], aa[te])
+            for k in folds:
+                folds[k].append(r[k]["acc"])
+        out["cv5_all_actors_acc"] = {k: th._mean_std(v) for k, v in folds.items()}
+    return out
+
+
+def eval_face(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
+    head = FaceHead.load(heads)
+    faces = th.face_data(data, cache)
+    x, y = faces["fer_publictest_x"], faces["fer_publictest_y"]
+    pred = head.predict_proba(x).argmax(1)
+    acc = float((pred == y).mean())
+    out = {
+        "fer2013_publictest_n": len(y),
+        "fer2013_publictest_acc": acc,
+        "fer2013_publictest_acc_stderr": float(np.sqrt(acc * (1 - acc) / len(y))),
+        "fer2013_publictest_uar": th._uar(y, pred),
+        "fer2013_publictest_recall": {
+            FACE_LABELS[c]: float((pred[y == c] == c).mean()) for c in np.unique(y)
+        },
+    }
+    if cv:
+        from sklearn.model_selection import GroupKFold
+
+        stage_a, _ = th.face_stage_a(faces, cache)
+        idx = np.arange(len(faces["ck_y"]))
+        folds = []
+        for k, (tr, te) in enumerate(
+            GroupKFold(th.CK_FOLDS).split(idx, groups=faces["ck_subject"])
+        ):
+            m = th._finetune(stage_a, faces, tr, k + 1)
+            folds.append(th._ck_acc(m, faces["ck_x"][te], faces["ck_y"][te]))
+        out["ckplus_subject_cv5_acc"] = th._mean_std(folds)
+    return out
+
+
+def eval_text(data: Path, heads: Path) -> dict:
+    from sklearn.metrics import f1_score
+
+    head = TextHead.load(heads)
+    texts, y = th.meld_rows(data, "dev")
+    pred = head.predict_proba(texts).argmax(1)
+    return {
+        "meld_dev_n": len(y),
+        "meld_dev_weighted_f1": float(f1_score(y, pred, average="weighted")),
+        "meld_dev_acc": float((pred == y).mean()),
+        "meld_dev_macro_f1": float(f1_score(y, pred, average="macro")),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--heads", type=Path, default=None, help="default: the shipped heads")
+    parser.add_argument("--only", choices=("speech", "face", "text"), action="append")
+    parser.add_argument("--cv", action="store_true", help="also re-run the grouped-CV protocols")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/mmemo_cache"))
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    heads = args.heads or default_dir()
+    results, failed = {}, 0
+    for name in args.only or ("speech", "face", "text"):
+        t0 = time.time()
+        try:
+            if name == "speech":
+                results[name] = eval_speech(args.data, heads, args.cv, args.cache)
+            elif name == "face":
+                results[name] = eval_face(args.data, heads, args.cv, args.cache)
+            else:
+                results[name] = eval_text(args.data, heads)
+        except (th.HeadError, OSError, ValueError, ImportError) as exc:
+            print(f"{name}: failed: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        results[name]["seconds"] = round(time.time() - t0, 1)
+        print(json.dumps({name: results[name]}, indent=2), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

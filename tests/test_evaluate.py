@@ -1,0 +1,83 @@
+"""``mmemo eval``: tables, plots, resume, and equality with predict + metrics."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from mmemo.cli import main
+from mmemo.evaluate import expected_calibration_error, mean_std
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture()
+def manifest(media_dir, tmp_path):
+    from PIL import Image
+
+    shutil.copy(media_dir / "face.png", tmp_path / "a.png")
+    Image.open(media_dir / "face.png").transpose(Image.FLIP_LEFT_RIGHT).save(tmp_path / "b.png")
+    Image.open(media_dir / "face.png").rotate(8).save(tmp_path / "c.png")
+    rows = [
+        {"id": "a", "image": "a.png", "emotion": "happiness"},
+        {"id": "b", "image": "b.png", "emotion": "sadness"},
+        {"id": "c", "image": "c.png", "emotion": "happiness"},
+        {"id": "d", "image": "missing.png", "emotion": "anger"},
+    ]
+    path = tmp_path / "m.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_eval_writes_tables_and_plots_and_resumes(manifest, tmp_path, capsys):
+    out = tmp_path / "ev"
+    assert main(["eval", "--data", str(manifest), "--out", str(out), "--quiet"]) == 1  # row d
+    printed = capsys.readouterr()
+    assert "| accuracy |" in printed.out and "missing.png" in printed.err
+    metrics = json.loads((out / "metrics.json").read_text())
+    # the smiling astronaut is predicted happy in every variant: 2 of 3 right
+    assert metrics["n"] == 3 and metrics["failed"] == 1
+    assert metrics["metrics"]["accuracy"] == pytest.approx(2 / 3)
+    assert metrics["labels"] == ["happiness", "sadness"]  # row d is invalid: not scored
+    assert metrics["metrics"]["per_class_recall"] == {"happiness": 1.0, "sadness": 0.0}
+    for png in ("confusion_matrix.png", "per_class_recall.png", "calibration.png"):
+        assert (out / png).stat().st_size > 1000
+    # resume: a second run predicts nothing again (no new lines), same numbers
+    lines = (out / "predictions.jsonl").read_text().splitlines()
+    assert main(["eval", "--data", str(manifest), "--out", str(out), "--quiet", "--json"]) == 1
+    again = json.loads(capsys.readouterr().out)
+    assert (out / "predictions.jsonl").read_text().splitlines() == lines
+    assert again["metrics"]["accuracy"] == metrics["metrics"]["accuracy"]
+
+
+def test_eval_equals_predict_then_metrics(manifest, tmp_path, capsys):
+    out = tmp_path / "ev"
+    main(["eval", "--data", str(manifest), "--out", str(out), "--quiet", "--json"])
+    ev = json.loads(capsys.readouterr().out)["metrics"]
+    preds = tmp_path / "p.jsonl"
+    labels = "happiness,sadness"
+    main(["predict", str(manifest), "--labels", labels, "--out", str(preds), "--quiet"])
+    capsys.readouterr()
+    # scored on the rows that were predicted (row d has no media)
+    gt = tmp_path / "gt.jsonl"
+    gt.write_text("".join(line + "\n" for line in manifest.read_text().splitlines()[:3]))
+    assert main(["metrics", "cls", str(gt), str(preds), "--column", "emotion", "--json"]) == 0
+    mc = json.loads(capsys.readouterr().out)
+    assert mc["war"] == pytest.approx(ev["accuracy"])
+    assert mc["uar"] == pytest.approx(ev["uar"])
+    assert mc["weighted_f1"] == pytest.approx(ev["weighted_f1"])
+
+
+def test_calibration_and_spread_helpers():
+    # two bins: (0.9 conf, 1/2 right) and (0.6 conf, 1/1 right): 0.5*|0.5-0.9| + 0.5*|1-0.6|
+    assert expected_calibration_error([0.9, 0.9, 0.6, 0.6], [True, False, True, True]) == (
+        pytest.approx(0.5 * 0.4 + 0.5 * 0.4)
+    )
+    assert mean_std([0.5, 0.7]) == (pytest.approx(0.6), pytest.approx(0.1414213, rel=1e-5))
+
+
+def test_eval_usage(tmp_path, capsys):
+    assert main(["eval"]) == 2
+    assert main(["eval", "--data", str(tmp_path / "none.jsonl")]) == 2

@@ -1,0 +1,108 @@
+"""``mmemo predict`` and ``Predictor`` with the shipped default heads, on real media."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+
+import pytest
+
+from mmemo.cli import main
+from mmemo.prediction import CANONICAL_LABELS, fuse
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    from mmemo.predict import Predictor
+
+    return Predictor.from_pretrained("default")
+
+
+def test_smiling_face_image_is_happy(predictor, media_dir):
+    pred = predictor.predict(media_dir / "face.png")
+    assert pred.emotion == "happy"
+    assert set(pred.modalities) == {"face"}
+    assert math.isclose(sum(pred.probabilities.values()), 1.0, rel_tol=1e-6)
+    assert pred.top[0] == ("happy", pred.probabilities["happy"])
+    assert pred.valence > 0  # happy lies on the positive side of the circumplex
+    assert pred.wheel["plutchik"] == "joy"
+    assert "AU12" in pred.cues and "AU12" in pred.rationale
+
+
+def test_clip_uses_face_and_voice(predictor, media_dir):
+    pred = predictor.predict(media_dir / "face_speech.mp4")
+    assert set(pred.modalities) == {"face", "voice"}
+    assert pred.emotion in CANONICAL_LABELS
+    for view in pred.modalities.values():
+        assert math.isclose(sum(view.probabilities.values()), 1.0, rel_tol=1e-4)
+    assert {"cues", "face", "voice", "total"} <= set(pred.timings_s)
+    d = pred.to_dict()
+    assert json.loads(json.dumps(d))["emotion"] == pred.emotion
+
+
+def test_faceless_and_speechless_inputs_fail_with_a_reason(predictor, media_dir):
+    with pytest.raises(ValueError, match="nothing to predict from"):
+        predictor.predict(media_dir / "silent.wav")
+
+
+def test_fusion_is_a_log_linear_pool():
+    # two modalities that agree reinforce each other; a label a modality lacks is not vetoed
+    a = {"happy": 0.6, "sad": 0.4}
+    b = {"happy": 0.6, "sad": 0.2, "contempt": 0.2}
+    fused = fuse({"a": a, "b": b})
+    assert fused["happy"] > 0.6 and math.isclose(sum(fused.values()), 1.0)
+    # equal weights: happy:sad odds = (0.6/0.4) * (0.6/0.2) = 4.5
+    assert fused["happy"] / fused["sad"] == pytest.approx(4.5)
+    assert fused["contempt"] > 0
+    assert fuse({}) == {}
+
+
+def test_batch_goes_on_past_bad_files(media_dir, tmp_path, capsys):
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    for name in ("face.png", "speech.wav", "garbage.mp4", "silent.wav", "notes.txt", "empty.wav"):
+        shutil.copy(media_dir / name, batch / name)
+    import numpy as np
+    from PIL import Image
+
+    sky = np.linspace(40, 220, 256 * 256 * 3).reshape(256, 256, 3).astype(np.uint8)
+    Image.fromarray(sky).save(batch / "faceless.png")
+    out = tmp_path / "preds.jsonl"
+    code = main(["predict", str(batch / "*"), "--out", str(out), "--quiet"])
+    assert code == 1
+    captured = capsys.readouterr()
+    err = captured.err
+    assert "garbage.mp4: corrupt" in err
+    assert "silent.wav: nothing to predict from: silent audio" in err
+    assert "faceless.png: nothing to predict from" in err and "face" in err.split("faceless.png")[1]
+    assert "notes.txt: unsupported file type" in err
+    assert "empty.wav: empty file" in err
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(r["path"].rsplit("/", 1)[1] for r in rows) == ["face.png", "speech.wav"]
+    assert "5 input(s) failed, 2 predicted" in err
+
+
+def test_csv_output_and_manifest_input(media_dir, tmp_path, capsys):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(
+        json.dumps({"id": "face", "image": str(media_dir / "face.png")})
+        + "\n"
+        + json.dumps({"id": "bad", "audio": "missing.wav"})
+        + "\n"
+    )
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(manifest), "--out", str(out), "--quiet"]) == 1
+    rows = list(csv.DictReader(out.open()))
+    assert [r["id"] for r in rows] == ["face"] and rows[0]["emotion"] == "happy"
+    assert "media file not found" in capsys.readouterr().err
+
+
+def test_usage_errors(tmp_path, capsys):
+    assert main(["predict", str(tmp_path / "nothing_here.wav")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path), "--out", "x.txt"]) == 2
+    assert main(["predict", "x.wav", "--model", str(tmp_path / "no_model")]) in (1, 2)
