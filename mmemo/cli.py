@@ -28,7 +28,6 @@ COMMANDS: tuple[str, ...] = (
     "metrics",
     "train",
     "recipes",
-    "demo",
 )
 
 
