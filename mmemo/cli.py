@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "predict",
     "cues",
     "eval",
+    "finetune",
     "data",
     "media",
     "metrics",

@@ -132,12 +132,12 @@ class MLP:
                 h = np.maximum(h, 0.0)
         return h
 
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities ``[N, C]`` for features ``[N, D]``."""
+    def predict_proba(self, x: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+        """Probabilities ``[N, C]`` for features ``[N, D]``: ``softmax(logits / temperature)``."""
         x = np.atleast_2d(x)
         if x.shape[1] != self.mean.shape[0]:
             raise ValueError(f"expected {self.mean.shape[0]} features, got {x.shape[1]}")
-        return softmax(self.logits(x))
+        return softmax(self.logits(x) / temperature)
 
     def to_tensors(self, prefix: str) -> dict[str, np.ndarray]:
         t = {f"{prefix}.mean": self.mean, f"{prefix}.scale": self.scale}
@@ -339,8 +339,21 @@ def default_dir() -> Path:
     return checkpoints_dir() / "default"
 
 
+def _temperature(cfg: dict[str, Any], key: str, path: Path) -> float:
+    """Calibration temperature ``cfg[key]`` (logits are divided by it); 1.0 when absent."""
+    t = cfg.get(key, 1.0)
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < float("inf"):
+        raise HeadError(path, f"'{key}' must be a positive number, got {t!r}")
+    return float(t)
+
+
 def _check_labels(cfg: dict[str, Any], expected: Sequence[str], path: Path) -> tuple[str, ...]:
+    """The head's labels; a head from ``mmemo finetune`` (``custom_labels``) has its own set."""
     labels = tuple(cfg.get("labels", ()))
+    if cfg.get("custom_labels"):
+        if len(labels) < 2:
+            raise HeadError(path, f"a head needs at least 2 labels, config has {len(labels)}")
+        return labels
     if len(labels) != len(expected):
         raise HeadError(path, f"expected {len(expected)} labels, config has {len(labels)}")
     return labels
@@ -355,6 +368,9 @@ class SpeechHead:
         self.feature_sets = tuple(config["input"]["feature_sets"])
         self.clip = MLP.from_tensors(tensors, "clip")
         self.speaker = MLP.from_tensors(tensors, "speaker")
+        # fitted on held-out predictions (see MODEL_CARD.md); one per classifier
+        self.temperature = _temperature(config, "temperature", path)
+        self.temperature_speaker = _temperature(config, "temperature_speaker", path)
 
     @classmethod
     def load(cls, directory: str | Path | None = None) -> SpeechHead:
@@ -383,13 +399,14 @@ class SpeechHead:
         with one clip falls back to the single-clip classifier).
         """
         x = np.atleast_2d(np.asarray(features, dtype=np.float32))
+        probs = self.clip.predict_proba(x, self.temperature)
         if speakers is None:
-            return self.clip.predict_proba(x)
+            return probs
         spk = np.asarray([str(s) for s in speakers])
-        probs = self.clip.predict_proba(x)
         many = np.isin(spk, [s for s in np.unique(spk) if (spk == s).sum() > 1])
         if many.any():
-            probs[many] = self.speaker.predict_proba(speaker_normalise(x[many], spk[many]))
+            xn = speaker_normalise(x[many], spk[many])
+            probs[many] = self.speaker.predict_proba(xn, self.temperature_speaker)
         return probs
 
 
@@ -412,6 +429,7 @@ class FaceHead:
         self.model.eval()
         self.crop = int(config["input"].get("center_crop", FACE_SIZE))
         self.mirror = bool(config["input"].get("test_time_mirror", False))
+        self.temperature = _temperature(config, "temperature", path)
 
     @classmethod
     def load(cls, directory: str | Path | None = None) -> FaceHead:
@@ -437,7 +455,9 @@ class FaceHead:
                 if self.mirror:
                     logits = (logits + self.model(torch.flip(xb, dims=[3]))) / 2
                 out.append(logits.numpy())
-        return softmax(np.concatenate(out)) if out else np.zeros((0, len(self.labels)))
+        if not out:
+            return np.zeros((0, len(self.labels)))
+        return softmax(np.concatenate(out) / self.temperature)
 
 
 class TextHead:
@@ -447,6 +467,7 @@ class TextHead:
         self.config = config
         self.labels = _check_labels(config, TEXT_LABELS, path)
         self.classifier = MLP.from_tensors(tensors, "utterance")
+        self.temperature = _temperature(config, "temperature", path)
 
     @classmethod
     def load(cls, directory: str | Path | None = None) -> TextHead:
@@ -456,4 +477,4 @@ class TextHead:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probabilities ``[N, 7]`` over :attr:`labels` (needs the ``text`` extra)."""
-        return self.classifier.predict_proba(embed_texts(list(texts)))
+        return self.classifier.predict_proba(embed_texts(list(texts)), self.temperature)
