@@ -13,6 +13,7 @@ Boxes are ``(x, y, w, h)`` in pixels of the image they came from.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -125,6 +126,9 @@ def box_from_landmarks(landmarks: np.ndarray, image_shape: tuple[int, ...]) -> F
     return FaceBox(float(x0 + dx * w), float(y0 + dy * h), float(sw * w), float(sh * h))
 
 
+_DETECTORS: dict[tuple[int, float], Any] = {}
+
+
 def detect_faces(image: np.ndarray, min_score: float = 0.5) -> list[FaceBox]:
     """Face boxes found by mediapipe face detection in uint8 RGB ``image``, largest first.
 
@@ -138,10 +142,12 @@ def detect_faces(image: np.ndarray, min_score: float = 0.5) -> list[FaceBox]:
     rgb = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
     h, w = rgb.shape[:2]
     for model in (0, 1):
-        with mp.solutions.face_detection.FaceDetection(
-            model_selection=model, min_detection_confidence=min_score
-        ) as det:
-            res = det.process(rgb)
+        key = (model, float(min_score))
+        if key not in _DETECTORS:  # building a detector loads its model: keep them
+            _DETECTORS[key] = mp.solutions.face_detection.FaceDetection(
+                model_selection=model, min_detection_confidence=min_score
+            )
+        res = _DETECTORS[key].process(rgb)
         if res.detections:
             boxes = []
             for d in res.detections:

@@ -447,14 +447,21 @@ class FaceHead:
         if x.ndim != 3 or x.shape[1:] != (FACE_SIZE, FACE_SIZE):
             raise ValueError(f"expected uint8 crops [N, 48, 48], got shape {x.shape}")
         out = []
-        with torch.no_grad():
-            for i in range(0, len(x), batch):
-                xb = torch.from_numpy(center_crop(x[i : i + batch], self.crop).astype(np.float32))
-                xb = (xb / 255.0).unsqueeze(1)
-                logits = self.model(xb)
-                if self.mirror:
-                    logits = (logits + self.model(torch.flip(xb, dims=[3]))) / 2
-                out.append(logits.numpy())
+        # A net this small gains nothing from intra-op threads, and on a busy machine the
+        # thread pool's spinning made a batch of 8 crops 40x slower (0.7 s vs 16 ms).
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with torch.no_grad():
+                for i in range(0, len(x), batch):
+                    xb = center_crop(x[i : i + batch], self.crop).astype(np.float32)
+                    xb = (torch.from_numpy(xb) / 255.0).unsqueeze(1)
+                    logits = self.model(xb)
+                    if self.mirror:
+                        logits = (logits + self.model(torch.flip(xb, dims=[3]))) / 2
+                    out.append(logits.numpy())
+        finally:
+            torch.set_num_threads(threads)
         if not out:
             return np.zeros((0, len(self.labels)))
         return softmax(np.concatenate(out) / self.temperature)
