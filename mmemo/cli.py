@@ -29,6 +29,7 @@ COMMANDS: tuple[str, ...] = (
     "metrics",
     "train",
     "recipes",
+    "demo",
 )
 
 

@@ -21,6 +21,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     va.add_argument("recipes", nargs="*", help="paths or names (default: all shipped)")
     va.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides")
     va.set_defaults(func=run_validate)
+    ti = sub.add_parser(
+        "tiny",
+        help="build a tiny random-weight backbone to try a recipe on CPU",
+        description="Write a tiny random-weight model + tokenizer/processor of FAMILY to OUT "
+        "(seconds, offline), loadable with model.path=OUT in any recipe of that family.",
+    )
+    ti.add_argument(
+        "family",
+        choices=("qwen2", "qwen2_vl", "qwen2_5_vl", "qwen2_audio", "qwen2_5_omni_thinker"),
+    )
+    ti.add_argument("out", help="output folder")
+    ti.set_defaults(func=run_tiny)
 
 
 def _shipped() -> list[Path]:
@@ -73,3 +85,10 @@ def run_validate(args: argparse.Namespace) -> int:
             failed += 1
             print(f"invalid {exc}")
     return 1 if failed else 0
+
+
+def run_tiny(args: argparse.Namespace) -> int:
+    from mmemo.models.tiny import build_tiny
+
+    print(build_tiny(args.family, args.out))
+    return 0

@@ -3,7 +3,8 @@
 A row (see architecture.md) has an ``id``; media under ``video``/``audio``/``image``
 (relative to the manifest's folder, or absolute); optional ``transcript``; labels
 ``emotion`` (one word), ``emotions`` (open vocabulary list), ``aus`` (e.g. ``["AU6","AU12"]``),
-``valence``/``arousal`` in [-1, 1]; optional ``reasoning``, ``speaker``, ``split``.
+``valence``/``arousal`` in [-1, 1]; optional ``reasoning``, ``speaker``, ``split``, ``cues``
+(measured-cue text or object, e.g. from ``mmemo cues``; enough input for cue-reading models).
 Unknown keys are kept.
 
 Path policy: a relative media path must stay inside the manifest's folder (``../`` escapes
@@ -178,8 +179,16 @@ def check_row(
             has_input = has_input or bool(transcript.strip())
         else:
             problems.append(f"'transcript' must be a string, got {type(transcript).__name__}")
+    cues = row.get("cues")
+    if cues is not None:
+        if isinstance(cues, (str, dict)):
+            has_input = has_input or bool(cues)
+        else:
+            problems.append(f"'cues' must be text or an object, got {type(cues).__name__}")
     if not has_input:
-        problems.append("no input: give at least one of 'video', 'audio', 'image', 'transcript'")
+        problems.append(
+            "no input: give at least one of 'video', 'audio', 'image', 'transcript', 'cues'"
+        )
     problems += _check_labels(row)
     if task is not None:
         if task not in TASK_LABELS:
