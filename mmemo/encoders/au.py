@@ -19,8 +19,8 @@ No AU or blendshape model ships offline (dependencies.md §7), so AUs are measur
 Neutral reference: for single images, a population neutral template (median features of
 neutral faces); for clips with at least ``MIN_CLIP_FRAMES`` measured frames, each AU's
 baseline moves to the clip's 10th percentile (the person's own neutral), limited to within
-2 sigma of the population template so that a clip expressive throughout is not read as
-neutral. The constants below were calibrated on FER2013 *training* images (neutral class for
+1 sigma of the population template so that a clip expressive throughout is not read as
+neutral (with 2 sigma, the presence threshold, a smile held through a short clip vanished). The constants below were calibrated on FER2013 *training* images (neutral class for
 the template and sigma, all classes for ``high``), never on CK+; regenerate them with
 ``python benchmarks/validate_au_ckplus.py --calibrate``. CK+ is only used to validate.
 
@@ -256,7 +256,7 @@ def aus_from_faces(faces: FaceCues, clip_baseline: bool | None = None) -> AUCues
     use_clip = int(ok.sum()) >= MIN_CLIP_FRAMES if clip_baseline is None else clip_baseline
     if use_clip:
         sigma = np.array([AU_SCALE[au][0] for au in AUS])
-        base = np.clip(np.percentile(raw, 10, axis=0), -2 * sigma, 2 * sigma)
+        base = np.clip(np.percentile(raw, 10, axis=0), -sigma, sigma)
         raw = raw - base
     intensity[ok] = to_intensity(raw)
     presence[ok] = intensity[ok] >= 1.0

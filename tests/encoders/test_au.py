@@ -106,8 +106,10 @@ def test_clip_uses_own_baseline_and_finds_the_peak(astro):
     cues = aus_from_faces(faces)
     assert cues.baseline == "clip"
     assert cues.peak_frame == 7 and cues.peak_time["AU12"] == pytest.approx(0.7)
-    assert cues.presence[:, J["AU12"]].tolist() == [i == 7 for i in range(n)]
-    assert cues.frac_present["AU12"] == pytest.approx(1 / n)
+    # the astronaut smiles in every frame: the clip baseline (moved at most 1 sigma) keeps
+    # that smile visible, and the edited frame stands out above it
+    au12 = cues.intensity[:, J["AU12"]]
+    assert cues.presence[7, J["AU12"]] and au12[7] > np.delete(au12, 7).max() + 0.5
     assert peak_frames(cues, k=2, min_gap=0.25)[-1] == 7 or 7 in peak_frames(cues, k=2)
 
 
