@@ -81,3 +81,24 @@ def test_calibration_and_spread_helpers():
 def test_eval_usage(tmp_path, capsys):
     assert main(["eval"]) == 2
     assert main(["eval", "--data", str(tmp_path / "none.jsonl")]) == 2
+
+
+def test_suite_multi_model_and_selection(manifest, tmp_path, capsys):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        "datasets:\n"
+        f"  - {{name: faces_a, manifest: {manifest.name}, task: discrete}}\n"
+        f"  - {{name: faces_b, manifest: {manifest}, task: discrete}}\n"
+    )
+    assert main(["eval", "--suite", str(suite), "--quiet", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["scores"] == {"faces_a": pytest.approx(2 / 3), "faces_b": pytest.approx(2 / 3)}
+    assert res["mean"] == pytest.approx(2 / 3)
+    # two models (here the same one twice): mean +- std over models
+    assert main(["eval", "--model", "default", "--model", "default", "--data", str(manifest),
+                 "--quiet"]) == 1  # fmt: skip
+    assert "2 models: discrete primary score 0.6667 +- 0.0000" in capsys.readouterr().out
+    # selection looks at the validation manifest only, then scores the chosen model
+    assert main(["eval", "--model", "default", "--select-on", str(manifest), "--data",
+                 str(manifest), "--quiet"]) == 1  # fmt: skip
+    assert "validation default: 0.6667  <- selected" in capsys.readouterr().out
