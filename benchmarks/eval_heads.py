@@ -11,6 +11,9 @@
   shipped head's training data, so its subject-independent number needs ``--cv``, which
   re-runs the 5 subject-grouped fine-tunes from the cached stage-A CNN (minutes of CPU).
 - text: the shipped head on MELD dev (weighted F1, accuracy), if the text extra is installed.
+
+Every head also reports the ECE (15 bins) of its probabilities with its shipped calibration
+temperature (``mmemo.training.calibrate_heads``) on the same held-out data.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 
 from mmemo.models.heads import FACE_LABELS, FaceHead, SpeechHead, TextHead, default_dir
 from mmemo.training import train_heads as th
+from mmemo.training.calibrate_heads import ece
 
 
 def eval_speech(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
@@ -43,14 +47,16 @@ def eval_speech(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
         ys.append(y)
         actors.append(actor)
     X, y, a = np.stack(rows), np.array(ys), np.array(actors)
-    clip = head.predict_proba(X).argmax(1)
-    spk = head.predict_proba(X, speakers=a).argmax(1)
+    p_clip, p_spk = head.predict_proba(X), head.predict_proba(X, speakers=a)
+    clip, spk = p_clip.argmax(1), p_spk.argmax(1)
     out = {
         "ravdess_actors_17_20_n": len(y),
         "clip_acc": float((clip == y).mean()),
         "clip_uar": th._uar(y, clip),
         "speaker_norm_acc": float((spk == y).mean()),
         "speaker_norm_uar": th._uar(y, spk),
+        "clip_ece": ece(p_clip, y),
+        "speaker_norm_ece": ece(p_spk, y),
         "per_actor_speaker_norm_acc": {
             int(k): float((spk[a == k] == y[a == k]).mean()) for k in np.unique(a)
         },
@@ -72,13 +78,15 @@ def eval_face(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
     head = FaceHead.load(heads)
     faces = th.face_data(data, cache)
     x, y = faces["fer_publictest_x"], faces["fer_publictest_y"]
-    pred = head.predict_proba(x).argmax(1)
+    probs = head.predict_proba(x)
+    pred = probs.argmax(1)
     acc = float((pred == y).mean())
     out = {
         "fer2013_publictest_n": len(y),
         "fer2013_publictest_acc": acc,
         "fer2013_publictest_acc_stderr": float(np.sqrt(acc * (1 - acc) / len(y))),
         "fer2013_publictest_uar": th._uar(y, pred),
+        "fer2013_publictest_ece": ece(probs, y),  # T was fitted here (validation split)
         "fer2013_publictest_recall": {
             FACE_LABELS[c]: float((pred[y == c] == c).mean()) for c in np.unique(y)
         },
@@ -103,12 +111,14 @@ def eval_text(data: Path, heads: Path) -> dict:
 
     head = TextHead.load(heads)
     texts, y = th.meld_rows(data, "dev")
-    pred = head.predict_proba(texts).argmax(1)
+    probs = head.predict_proba(texts)
+    pred = probs.argmax(1)
     return {
         "meld_dev_n": len(y),
         "meld_dev_weighted_f1": float(f1_score(y, pred, average="weighted")),
         "meld_dev_acc": float((pred == y).mean()),
         "meld_dev_macro_f1": float(f1_score(y, pred, average="macro")),
+        "meld_dev_ece": ece(probs, y),
     }
 
 

@@ -6,6 +6,8 @@ training provenance). Loading checks the file exists and its checksum before use
 missing or corrupt bundle fails early with the file named.
 
 Inference is numpy (speech, text) or a few lines of torch (face CNN); nothing is downloaded.
+Probabilities are ``softmax(logits / T)`` with a calibration temperature ``T`` from the
+config (``"temperature"``, 1.0 when absent; fitted by :mod:`mmemo.training.calibrate_heads`).
 
 - Speech: raw audio (16 kHz mono float32 in [-1, 1]) -> openSMILE ComParE_2016 + eGeMAPSv02
   functionals -> standardised -> MLP -> probabilities over the RAVDESS 8 classes. With

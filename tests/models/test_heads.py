@@ -112,8 +112,59 @@ def test_face_cnn_round_trip(tmp_path):
         x = torch.from_numpy(crops[:, 4:44, 4:44].astype(np.float32) / 255).unsqueeze(1)
         ref = torch.softmax((model(x) + model(torch.flip(x, dims=[3]))) / 2, dim=1).numpy()
     np.testing.assert_allclose(probs, ref, atol=1e-5)
+    save_bundle(tmp_path, "face", {**config, "temperature": 0.8}, tensors)
+    with torch.no_grad():
+        ref = torch.softmax((model(x) + model(torch.flip(x, dims=[3]))) / 2 / 0.8, dim=1)
+    np.testing.assert_allclose(FaceHead.load(tmp_path).predict_proba(crops), ref, atol=1e-5)
     with pytest.raises(ValueError, match=r"\[N, 48, 48\]"):
         head.predict_proba(np.zeros((2, 32, 32), np.uint8))
+
+
+def _speech_bundle(tmp_path, **temps):
+    """A SpeechHead bundle: a random 5-feature, 8-class linear classifier, with ``temps``."""
+    rng = np.random.default_rng(0)
+    mlp = MLP(
+        mean=np.zeros(5, np.float32),
+        scale=np.ones(5, np.float32),
+        weights=[rng.normal(size=(5, 8)).astype(np.float32)],
+        biases=[rng.normal(size=8).astype(np.float32)],
+    )
+    config = {"labels": list(heads.SPEECH_LABELS), "input": {"feature_sets": []}}
+    save_bundle(tmp_path, "speech", {**config, **temps}, {
+        **mlp.to_tensors("clip"), **mlp.to_tensors("speaker")
+    })  # fmt: skip
+    return rng.normal(size=(150, 5)).astype(np.float32), mlp
+
+
+def test_temperature_divides_the_logits(tmp_path):
+    X, mlp = _speech_bundle(tmp_path, temperature=2.0, temperature_speaker=0.5)
+    head = SpeechHead.load(tmp_path)
+    assert (head.temperature, head.temperature_speaker) == (2.0, 0.5)
+    np.testing.assert_allclose(
+        head.predict_proba(X), heads.softmax(mlp.logits(X) / 2.0), rtol=1e-5, atol=1e-7
+    )
+    spk = ["s1"] * 75 + ["s2"] * 75
+    np.testing.assert_allclose(
+        head.predict_proba(X, speakers=spk),
+        heads.softmax(mlp.logits(speaker_normalise(X, spk)) / 0.5),
+        rtol=1e-5, atol=1e-7,
+    )  # fmt: skip
+    # T > 1 flattens, T < 1 sharpens; the argmax never moves
+    plain = mlp.predict_proba(X)
+    assert (head.predict_proba(X).max(1) < plain.max(1) + 1e-7).all()
+    np.testing.assert_array_equal(head.predict_proba(X).argmax(1), plain.argmax(1))
+
+
+def test_temperature_defaults_to_one_and_rejects_bad_values(tmp_path):
+    X, mlp = _speech_bundle(tmp_path)
+    head = SpeechHead.load(tmp_path)
+    assert (head.temperature, head.temperature_speaker) == (1.0, 1.0)
+    np.testing.assert_allclose(head.predict_proba(X), mlp.predict_proba(X), atol=1e-7)
+    for bad in (0, -1.0, "2", True, float("inf")):
+        _speech_bundle(tmp_path, temperature=bad)
+        with pytest.raises(HeadError, match="'temperature' must be a positive number") as err:
+            SpeechHead.load(tmp_path)
+        assert err.value.path.endswith("speech.json")
 
 
 # --------------------------------------------------------------------------- shipped heads
@@ -187,3 +238,16 @@ def test_shipped_configs_name_their_metrics():
             pytest.skip(f"{name} head not trained yet")
         cfg = json.loads(cfg_path.read_text())
         assert cfg["metrics"] and (SHIPPED / cfg["weights"]).is_file()
+
+
+def test_shipped_temperatures_load_and_are_recorded():
+    for name, cls in (("speech", SpeechHead), ("face", FaceHead), ("text", TextHead)):
+        cfg_path = SHIPPED / f"{name}.json"
+        if not cfg_path.is_file():
+            pytest.skip(f"{name} head not trained yet")
+        cfg = json.loads(cfg_path.read_text())
+        if "temperature" not in cfg:
+            pytest.skip(f"{name} head not calibrated yet")
+        assert 0.05 <= cfg["temperature"] <= 20 and "fit_on" in cfg["calibration"]
+        if name != "face":  # the face head needs torch; covered by the round-trip test
+            assert cls.load(SHIPPED).temperature == cfg["temperature"]
