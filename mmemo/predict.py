@@ -40,6 +40,10 @@ MODALITIES = ("face", "voice", "text")
 # Late-fusion weights of the default heads: equal, i.e. untuned (documented in the model card).
 DEFAULT_WEIGHTS = {"face": 1.0, "voice": 1.0, "text": 1.0}
 FACE_FRAMES = 8  # frames of a video whose face crops the face head averages
+# Voice features unlike the speech head's training data get less say in the fusion: full
+# weight up to 10 % of features beyond 3 training SDs (the maximum over the training clips
+# is 8.4 %), falling linearly to a floor at 25 %. The floor keeps a voice-only answer intact.
+VOICE_OUTLIER_OK, VOICE_OUTLIER_MAX, VOICE_WEIGHT_FLOOR = 0.10, 0.25, 0.05
 AU_FPS = 5.0  # frame rate of the AU measurement behind the cue text and rationale
 
 
@@ -229,11 +233,24 @@ class Predictor:
             probs, normalised = voice
             detail = "speaker-normalised" if normalised else "single clip"
             views["voice"] = self._view("voice", self.voice.labels, probs, detail)
+            outliers = float(self.voice.outlier_fraction(m.voice_features)[0])
+            gate = (VOICE_OUTLIER_MAX - outliers) / (VOICE_OUTLIER_MAX - VOICE_OUTLIER_OK)
+            gate = min(1.0, max(VOICE_WEIGHT_FLOOR, gate))
+            if gate < 1.0:
+                views["voice"].weight *= gate
+                views["voice"].detail += f"; {outliers:.0%} of features unlike the training speech"
+                m.warnings.append(
+                    f"the voice is unlike the speech the voice head was trained on "
+                    f"({outliers:.0%} of features beyond 3 SD): its weight was cut to {gate:.2f}"
+                )
         if m.face_probs is not None:
             views["face"] = self._view("face", self.face.labels, m.face_probs, m.face_detail)
         if m.text_probs is not None:
             views["text"] = self._view("text", self.text.labels, m.text_probs, "transcript")
-        fused = fuse({k: v.probabilities for k, v in views.items()}, self.weights)
+        fused = fuse(
+            {k: v.probabilities for k, v in views.items()},
+            {k: v.weight for k, v in views.items()},
+        )
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])
         emotion = ranked[0][0]
         valence, arousal = valence_arousal_of(fused)

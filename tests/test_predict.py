@@ -40,6 +40,10 @@ def test_clip_uses_face_and_voice(predictor, media_dir):
     for view in pred.modalities.values():
         assert math.isclose(sum(view.probabilities.values()), 1.0, rel_tol=1e-4)
     assert {"cues", "face", "voice", "total"} <= set(pred.timings_s)
+    # espeak-ng speech is far from the acted speech the voice head learnt: it gets less say
+    assert pred.modalities["voice"].weight < 0.5 and pred.modalities["face"].weight == 1.0
+    assert any("unlike the speech" in w for w in pred.warnings)
+    assert pred.emotion == "happy"  # the smiling face decides
     d = pred.to_dict()
     assert json.loads(json.dumps(d))["emotion"] == pred.emotion
 
@@ -106,3 +110,11 @@ def test_usage_errors(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert main(["predict", str(tmp_path), "--out", "x.txt"]) == 2
     assert main(["predict", "x.wav", "--model", str(tmp_path / "no_model")]) in (1, 2)
+
+
+@pytest.mark.data
+def test_real_speech_keeps_full_voice_weight(predictor, shared_data):
+    clip = shared_data / "ravdess" / "Actor_17" / "03-01-05-02-01-01-17.flac"
+    pred = predictor.predict(clip)
+    assert pred.modalities["voice"].weight == 1.0 and not pred.warnings
+    assert set(pred.modalities) == {"voice"}

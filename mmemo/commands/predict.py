@@ -148,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
                 if args.reason:
                     print(f"  cues: {result.cues}")
                     print(f"  why:  {result.rationale}")
+                    for note in result.warnings:
+                        print(f"  note: {note}")
     if args.out and args.out.endswith(".csv"):
         _write_csv(args.out, predictions)
     if args.out:

@@ -391,6 +391,15 @@ class SpeechHead:
         audio = read_audio(path, sample_rate=SPEECH_SAMPLE_RATE, mono=True)
         return self.features(audio.samples, audio.sample_rate)
 
+    def outlier_fraction(self, features: np.ndarray) -> np.ndarray:
+        """Per row, the share of features beyond 3 training standard deviations ``[N]``.
+
+        On RAVDESS training clips (actors 01-16) the median is 0.7 % and the maximum 8.4 %;
+        synthetic or very different recordings go far beyond (espeak-ng speech: about 28 %).
+        """
+        x = np.atleast_2d(np.asarray(features, dtype=np.float32))
+        return (np.abs((x - self.clip.mean) / self.clip.scale) > 3).mean(axis=1)
+
     def predict_proba(
         self, features: np.ndarray, speakers: Sequence[Any] | None = None
     ) -> np.ndarray:
