@@ -91,3 +91,38 @@ def save_final(backbone: Any, model: Any, out_dir: str | Path, info: dict) -> Pa
 
 def stage_done(final_dir: str | Path) -> bool:
     return (Path(final_dir) / DONE_MARKER).is_file()
+
+
+class Stage:
+    """What SFT and GRPO share: resume, the final checkpoint, cleanup.
+
+    A subclass sets ``name``, ``output_dir``, ``backbone`` and builds ``self.trainer`` in
+    ``setup``; ``train`` resumes from the stage's last checkpoint when there is one.
+    """
+
+    name = "stage"
+    output_dir: Path
+    backbone: Any
+    trainer: Any = None
+
+    def train(self, resume: bool = True) -> Any:
+        ckpt = last_checkpoint(self.output_dir) if resume else None
+        if ckpt:
+            print(f"{self.name}: resuming from {ckpt}")
+        return self.trainer.train(resume_from_checkpoint=ckpt)
+
+    def save_checkpoint(self) -> Path:
+        """Write ``output_dir/final`` (LoRA merged): the checkpoint the next stage loads."""
+        state = self.trainer.state
+        info = {
+            "stage": self.name,
+            "global_step": state.global_step,
+            "log_history": state.log_history,
+        }
+        return save_final(self.backbone, self.trainer.model, self.output_dir / "final", info)
+
+    def cleanup(self) -> None:
+        import gc
+
+        self.trainer = None
+        gc.collect()

@@ -30,7 +30,7 @@ from typing import Any
 
 from mmemo.data.prompts import PromptError
 from mmemo.models.backbones import concat_features
-from mmemo.training.common import apply_lora, device_args, last_checkpoint, save_final
+from mmemo.training.common import Stage, apply_lora, device_args
 
 _TRL_IMAGE_KEYS = ("pixel_values", "image_grid_thw", "num_images", "mm_token_type_ids")
 
@@ -250,11 +250,13 @@ def apply_shapers(
     return rewards
 
 
-class GRPOStage:
+class GRPOStage(Stage):
     """One GRPO stage. ``args`` are TRL ``GRPOConfig`` arguments; ``rewards`` a list of
     ``(callable, weight)``; ``shapers`` group-aware shapers. ``carry_media=False`` leaves the
     loss forward to TRL alone (media reach generation only; a control for tests, not for
     training)."""
+
+    name = "grpo"
 
     def __init__(
         self,
@@ -316,20 +318,3 @@ class GRPOStage:
             shapers=self.shapers,
             carry_media=self.carry_media,
         )
-
-    def train(self, resume: bool = True) -> Any:
-        ckpt = last_checkpoint(self.output_dir) if resume else None
-        if ckpt:
-            print(f"grpo: resuming from {ckpt}")
-        return self.trainer.train(resume_from_checkpoint=ckpt)
-
-    def save_checkpoint(self) -> Path:
-        state = self.trainer.state
-        info = {"stage": "grpo", "global_step": state.global_step, "log_history": state.log_history}
-        return save_final(self.backbone, self.trainer.model, self.output_dir / "final", info)
-
-    def cleanup(self) -> None:
-        self.trainer = None
-        import gc
-
-        gc.collect()

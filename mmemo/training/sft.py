@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mmemo.data.prompts import PromptError
-from mmemo.training.common import apply_lora, device_args, last_checkpoint, save_final
+from mmemo.training.common import Stage, apply_lora, device_args
 
 
 def sft_examples(backbone: Any, rows: list[dict]) -> list[dict]:
@@ -41,8 +41,10 @@ def sft_examples(backbone: Any, rows: list[dict]) -> list[dict]:
     return out
 
 
-class SFTStage:
+class SFTStage(Stage):
     """One SFT stage. ``args`` are TRL ``SFTConfig`` arguments (learning_rate, max_steps, ...)."""
+
+    name = "sft"
 
     def __init__(
         self,
@@ -94,21 +96,3 @@ class SFTStage:
             data_collator=self.backbone.collate_sft,
             callbacks=self.callbacks,
         )
-
-    def train(self, resume: bool = True) -> Any:
-        ckpt = last_checkpoint(self.output_dir) if resume else None
-        if ckpt:
-            print(f"sft: resuming from {ckpt}")
-        return self.trainer.train(resume_from_checkpoint=ckpt)
-
-    def save_checkpoint(self) -> Path:
-        """Write ``output_dir/final`` (LoRA merged): the checkpoint the next stage loads."""
-        state = self.trainer.state
-        info = {"stage": "sft", "global_step": state.global_step, "log_history": state.log_history}
-        return save_final(self.backbone, self.trainer.model, self.output_dir / "final", info)
-
-    def cleanup(self) -> None:
-        self.trainer = None
-        import gc
-
-        gc.collect()
