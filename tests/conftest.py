@@ -34,3 +34,25 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.media_fixtures import build_media
 
     return build_media(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(scope="session")
+def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the tiny random-weight backbones are built (once per test run)."""
+    return tmp_path_factory.mktemp("tiny_models")
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_root):
+    """``tiny(family)`` -> folder of a tiny checkpoint of that family, built on first use."""
+    from tests.models.tiny_helpers import tiny_checkpoint
+
+    return lambda family: tiny_checkpoint(family, tiny_root)
+
+
+@pytest.fixture(scope="session")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small manifest with real media (image, speech, video) for backbone tests."""
+    from tests.models.tiny_helpers import make_manifest
+
+    return make_manifest(tmp_path_factory.mktemp("manifest"))
