@@ -38,6 +38,7 @@ RECIPE_KEYS: dict[str, str] = {
     "sft": "TRL SFTConfig arguments for the SFT stage",
     "grpo": "TRL GRPOConfig arguments for the GRPO stage (generation_kwargs passed through)",
     "rewards": "list of reward components, each with an optional weight",
+    "reward_preset": "a preset of mmemo.rewards.presets (its rewards and shapers come first)",
     "reward_shapers": "list of group-aware shaper components applied after the gather",
     "synthesis": "options for synthesising SFT reasoning targets from cues",
     "report_to": "none, tensorboard or wandb",
@@ -291,10 +292,18 @@ def validate_recipe(cfg: dict, source: str | None = None, check_trl: bool = True
             for key in section:
                 if key not in known:
                     errors.append(f"{stage}.{key}: not an argument of TRL's {stage.upper()}Config")
+    preset = cfg.get("reward_preset")
+    if preset is not None:
+        _check_component(preset, "reward_preset", errors)
     if "grpo" in stages:
         rewards = cfg.get("rewards")
-        if not isinstance(rewards, list) or not rewards:
-            errors.append("rewards: the grpo stage needs a non-empty list of reward components")
+        if rewards is None and preset is not None:
+            rewards = []
+        if not isinstance(rewards, list) or (not rewards and preset is None):
+            errors.append(
+                "rewards: the grpo stage needs a non-empty list of reward components "
+                "(or a reward_preset)"
+            )
         else:
             for i, node in enumerate(rewards):
                 _check_component(node, f"rewards[{i}]", errors)

@@ -31,6 +31,21 @@ def build_rewards(nodes: list[dict]) -> list[tuple[Any, float]]:
     return out
 
 
+def build_rewards_and_shapers(cfg: dict) -> tuple[list[tuple[Any, float]], list[Any]]:
+    """The GRPO rewards and shapers of a recipe: its ``reward_preset`` (if any) first, then
+    its own ``rewards`` and ``reward_shapers`` lists."""
+    rewards = build_rewards(cfg.get("rewards") or [])
+    shapers = [instantiate(n) for n in cfg.get("reward_shapers") or []]
+    if cfg.get("reward_preset"):
+        from mmemo.rewards.core import to_trl
+
+        preset = instantiate(cfg["reward_preset"])
+        funcs, weights = to_trl(preset.components)
+        rewards = list(zip(funcs, weights, strict=True)) + rewards
+        shapers = list(preset.shapers) + shapers
+    return rewards, shapers
+
+
 def run_stage(
     stage: str,
     cfg: dict,
@@ -63,11 +78,11 @@ def run_stage(
             )
         runner: Any = SFTStage(backbone, rows, args=cfg.get("sft"), **common)
     else:
-        shapers = [instantiate(n) for n in cfg.get("reward_shapers") or []]
+        rewards, shapers = build_rewards_and_shapers(cfg)
         runner = GRPOStage(
             backbone,
             rows,
-            rewards=build_rewards(cfg["rewards"]),
+            rewards=rewards,
             args=cfg.get("grpo"),
             shapers=shapers,
             **common,
