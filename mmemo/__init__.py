@@ -23,6 +23,14 @@ _LAZY: dict[str, str] = {
     "read_image": "mmemo.media",
     "load_manifest": "mmemo.data.manifest",
     "validate_manifest": "mmemo.data.manifest",
+    "Predictor": "mmemo.predict",
+    "Prediction": "mmemo.prediction",
+    "extract_cues": "mmemo.encoders.pipeline",
+    "normalise_label": "mmemo.taxonomy",
+    "load_wheels": "mmemo.taxonomy",
+    "ew_score": "mmemo.metrics",
+    "evaluate": "mmemo.evaluate",
+    "finetune": "mmemo.finetune",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
