@@ -19,24 +19,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-AU_NAMES = {
-    "AU1": "inner brow raiser",
-    "AU2": "outer brow raiser",
-    "AU4": "brow lowerer",
-    "AU5": "upper lid raiser",
-    "AU6": "cheek raiser",
-    "AU7": "lid tightener",
-    "AU9": "nose wrinkler",
-    "AU10": "upper lip raiser",
-    "AU12": "lip corner puller",
-    "AU15": "lip corner depressor",
-    "AU17": "chin raiser",
-    "AU20": "lip stretcher",
-    "AU23": "lip tightener",
-    "AU24": "lip pressor",
-    "AU25": "lips part",
-    "AU26": "jaw drop",
-}
+from mmemo.encoders.base import AU_NAMES as MEASURED_AU_NAMES
+
+# FACS names: the AUs mmemo measures, plus AU24, which annotated corpora also cite.
+AU_NAMES = {**MEASURED_AU_NAMES, "AU24": "lip pressor"}
 
 # label -> (supporting AUs, contradicting AUs, supporting prosody levels, contradicting levels)
 EVIDENCE: dict[str, dict[str, set[str]]] = {

@@ -196,39 +196,23 @@ def build_model_and_processor(family: str, seed: int = 0):
         )
 
         if family == "qwen2_vl":
-            vision = {
-                "depth": 1,
-                "embed_dim": 32,
-                "hidden_size": 64,
-                "num_heads": 2,
-                "mlp_ratio": 2,
-            }
-            cfg = Qwen2VLConfig(
-                text_config={**text, "rope_parameters": _MROPE},
-                vision_config=vision,
-                **_vl_ids(tok),
-                tie_word_embeddings=True,
-            )
-            model = Qwen2VLForConditionalGeneration(cfg)
+            vision = {"depth": 1, "embed_dim": 32, "hidden_size": 64, "num_heads": 2,
+                      "mlp_ratio": 2}  # fmt: skip
+            config_cls, model_cls = Qwen2VLConfig, Qwen2VLForConditionalGeneration
             proc_cls = Qwen2VLProcessor
         else:
-            vision = {
-                "depth": 2,
-                "hidden_size": 32,
-                "intermediate_size": 64,
-                "num_heads": 2,
-                "out_hidden_size": 64,
-                "fullatt_block_indexes": [1],
-                "window_size": 112,
-            }
-            cfg = Qwen2_5_VLConfig(
-                text_config={**text, "rope_parameters": _MROPE},
-                vision_config=vision,
-                **_vl_ids(tok),
-                tie_word_embeddings=True,
-            )
-            model = Qwen2_5_VLForConditionalGeneration(cfg)
+            vision = {"depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 2,
+                      "out_hidden_size": 64, "fullatt_block_indexes": [1],
+                      "window_size": 112}  # fmt: skip
+            config_cls, model_cls = Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
             proc_cls = Qwen2_5_VLProcessor
+        cfg = config_cls(
+            text_config={**text, "rope_parameters": _MROPE},
+            vision_config=vision,
+            **_vl_ids(tok),
+            tie_word_embeddings=True,
+        )
+        model = model_cls(cfg)
         processor = proc_cls(
             image_processor=Qwen2VLImageProcessor(**_image_processor_kwargs()),
             video_processor=Qwen2VLVideoProcessor(**_video_processor_kwargs()),
