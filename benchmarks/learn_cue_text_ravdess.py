@@ -83,6 +83,21 @@ GRPO = {
     "ew_f1_weight": 0.0,  # weight of an emotion-wheel F1 partial-credit reward (0: off)
 }
 
+# --protocol answer (default): answer-only template, SFT and GRPO on every training row.
+# --protocol think: the recipe's think template. The SFT target of a row is a rationale
+# synthesised from its measured pitch/energy/rate levels (mmemo.data.synthesis), kept only
+# when those cues are consistent with the label (Facial-R1 stage 3); SFT trains on those rows
+# only, and GRPO (fullmatch format + accuracy) on every training row. Same step counts and
+# learning rates as the answer protocol; nothing tuned for it.
+THINK = False
+MAX_NEW_TOKENS = 12
+
+
+def set_protocol(name: str) -> None:
+    global THINK, MAX_NEW_TOKENS
+    THINK = name == "think"
+    MAX_NEW_TOKENS = 64 if THINK else 12
+
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -151,6 +166,7 @@ def build_rows(data: Path, measures: dict[str, dict]) -> list[dict]:
     """Manifest rows (``cues`` text, ``emotion``, ``speaker``) for every measured file."""
     from mmemo.data.converters.ravdess import parse_code
     from mmemo.data.prompts import describe_cues
+    from mmemo.data.synthesis import synthesise_reasoning
     from mmemo.encoders.base import ProsodyCues
     from mmemo.encoders.prosody import apply_levels, speaker_baseline
 
@@ -184,9 +200,12 @@ def build_rows(data: Path, measures: dict[str, dict]) -> list[dict]:
             for k, f in _EXTRA.items():
                 mean, sd = ref[k]
                 desc[k.replace("_", " ")] = _bin5((getattr(c, f) - mean) / sd)
+            levels = {k: desc[k] for k in ("pitch_level", "energy_level", "speed_level")}
             rows.append(
                 {
                     "id": code["code"],
+                    # Facial-R1 stage-3 style: None when the cues contradict the label
+                    "reasoning": synthesise_reasoning(code["emotion"], levels),
                     "audio": str(data / rel),
                     "cues": describe_cues(desc),
                     "cue_words": desc,
@@ -204,7 +223,10 @@ def write_manifest(rows: list[dict], path: Path) -> Path:
     with path.open("w") as fh:
         for r in rows:
             # `audio` satisfies the manifest schema; inputs=cues never decodes it.
-            fh.write(json.dumps({k: v for k, v in r.items() if k != "cue_words"}))
+            keep = {k: v for k, v in r.items() if k != "cue_words"}
+            if not keep.get("reasoning") or not THINK:
+                keep.pop("reasoning", None)
+            fh.write(json.dumps(keep))
             fh.write("\n")
     return path
 
@@ -246,12 +268,14 @@ def build_model(rows: list[dict], out_dir: Path, seed: int) -> Path:
     from mmemo.data.prompts import PromptOptions, build_messages
     from mmemo.models.tiny import SPECIAL_TOKENS, chat_template
 
-    opts = PromptOptions(inputs="cues", think=False)
+    opts = PromptOptions(inputs="cues", think=THINK)
     texts = []
     for r in rows:
         for m in build_messages(r, opts):
             texts.extend(p["text"] for p in m["content"] if p.get("type") == "text")
         texts.append(f"<answer>{r['emotion']}</answer>")
+        if THINK and r.get("reasoning"):
+            texts.append(f"<think>{r['reasoning']}</think>")
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -301,11 +325,11 @@ def evaluate(model_dir: Path, rows: list[dict], batch: int = 48) -> dict:
     from mmemo.taxonomy import label_space, normalise_label
 
     space = label_space("ravdess")
-    bb = load_backbone(model_dir, inputs="cues", think=False, task="emotion")
+    bb = load_backbone(model_dir, inputs="cues", think=THINK, task="emotion")
     bb.model.eval()
     preds, well = [], []
     for i in range(0, len(rows), batch):
-        for p in bb.predict(rows[i : i + batch], max_new_tokens=12):
+        for p in bb.predict(rows[i : i + batch], max_new_tokens=MAX_NEW_TOKENS):
             ans = p["emotion"]
             preds.append(normalise_label(ans, space) if ans else None)
             well.append(p["well_formed"])
@@ -323,8 +347,9 @@ def recipe_overrides(run_dir: Path, manifest: Path, init: Path, seed: int) -> li
         f"output_dir={run_dir}",
         f"seed={seed}",
         f"data.train={manifest}",
+        f"data.sft={manifest.with_name('sft.jsonl') if THINK else 'null'}",
         f"model.path={init}",
-        "model.think=false",
+        f"model.think={str(THINK).lower()}",
         "stages=[sft, grpo]",
         f"sft.learning_rate={SFT['learning_rate']}",
         f"sft.max_steps={SFT['max_steps']}",
@@ -338,14 +363,14 @@ def recipe_overrides(run_dir: Path, manifest: Path, init: Path, seed: int) -> li
         f"grpo.max_steps={g['max_steps']}",
         f"grpo.num_generations={g['generations']}",
         f"grpo.per_device_train_batch_size={g['prompts'] * g['generations']}",
-        "grpo.max_completion_length=12",
+        f"grpo.max_completion_length={MAX_NEW_TOKENS}",
         f"grpo.temperature={g['temperature']}",
         f"grpo.beta={g['beta']}",
         "grpo.lr_scheduler_type=constant",
         "grpo.save_steps=1000",
         "grpo.logging_steps=10",
         "grpo.disable_tqdm=true",
-        "rewards.0.mode=answer_only",
+        f"rewards.0.mode={'fullmatch' if THINK else 'answer_only'}",
         "rewards.1.label_space=ravdess",
     ] + (
         [
@@ -369,6 +394,11 @@ def run_seed(
     seed_dir = out / f"seed{seed}"
     init = build_model(train, seed_dir / "init", seed)
     manifest = write_manifest(train, seed_dir / "train.jsonl")
+    if THINK:
+        sft_rows = [r for r in train if r.get("reasoning")]
+        log(f"think protocol: {len(sft_rows)}/{len(train)} training rows have a rationale "
+            "consistent with their label (SFT rows); GRPO uses all")  # fmt: skip
+        write_manifest(sft_rows, seed_dir / "sft.jsonl")
     res = {"before": evaluate(init, held)}
     log(f"seed {seed} BEFORE: {fmt(res['before'])}")
     cfg = load_config(RECIPE, recipe_overrides(seed_dir / "run", manifest, init, seed))
@@ -412,6 +442,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/mmemo_cache"))
     ap.add_argument("--split", choices=sorted(SPLITS), default="test")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    ap.add_argument("--protocol", choices=("answer", "think"), default="answer",
+                    help="answer-only template, or think: SFT on synthesised rationales "
+                    "(rows whose cues agree with the label), GRPO on every row")  # fmt: skip
     ap.add_argument(
         "--threads", type=int, default=1, help="torch threads (2 thrash on a busy 2-core box)"
     )
@@ -426,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
+    set_protocol(args.protocol)
     t0 = time.perf_counter()
     rows = build_rows(args.data, measure_all(args.data, args.cache))
     train_actors, held_actors = SPLITS[args.split]

@@ -107,9 +107,7 @@ def _measure(rows: list[dict], heads: dict[str, Any], progress: bool) -> tuple[l
                 if "face" in heads and info.has_video:
                     r.face = _face_features(heads["face"], path, media_kind(path))
             if "text" in heads and row.get("transcript"):
-                from mmemo.models.heads import embed_texts
-
-                r.text = embed_texts([row["transcript"]])[0]
+                r.text = heads["text"].embed([row["transcript"]])[0]
         except (MediaError, HeadError, ValueError) as exc:
             failures.append((r.id, str(exc)))
             continue
@@ -240,7 +238,8 @@ def _save_head(key: str, head: Any, mlp: Any, out: Path, cfg: dict, save_bundle)
     elif key == "text":
         cfg.update(head="text", input=head.config["input"],
                    classifiers={"utterance": {"type": "logistic_regression"}})  # fmt: skip
-        save_bundle(out, "text", cfg, mlp.to_tensors("utterance"))
+        # the base head's encoder (with its LoRA adapter, if any) is kept as it is
+        save_bundle(out, "text", cfg, {**mlp.to_tensors("utterance"), **head.lora_tensors})
     else:  # fold standardisation + logistic regression into the CNN's last Linear layer
         state = {k: v.detach().numpy() for k, v in head.model.state_dict().items()}
         last = max(int(k.split(".")[0]) for k in state)

