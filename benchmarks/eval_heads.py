@@ -29,6 +29,7 @@ import numpy as np
 from mmemo.models.heads import FACE_LABELS, FaceHead, SpeechHead, TextHead, default_dir
 from mmemo.training import train_heads as th
 from mmemo.training.calibrate_heads import ece
+from mmemo.training.train_text import meld_rows
 
 
 def eval_speech(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
@@ -110,7 +111,7 @@ def eval_text(data: Path, heads: Path) -> dict:
     from sklearn.metrics import f1_score
 
     head = TextHead.load(heads)
-    texts, y = th.meld_rows(data, "dev")
+    texts, y = meld_rows(data, "dev")
     probs = head.predict_proba(texts)
     pred = probs.argmax(1)
     return {

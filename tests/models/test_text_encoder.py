@@ -57,9 +57,7 @@ def test_lora_head_round_trip_matches_the_unmerged_adapter(minilm, tmp_path):
     save_bundle(tmp_path, "text", cfg, {**mlp.to_tensors("utterance"), **tensors})
     head = TextHead.load(tmp_path)
     np.testing.assert_allclose(head.embed(TEXTS), ref, atol=2e-5)  # merged == unmerged
-    np.testing.assert_allclose(
-        head.predict_proba(TEXTS), heads.softmax(mlp.logits(ref)), atol=1e-4
-    )
+    np.testing.assert_allclose(head.predict_proba(TEXTS), heads.softmax(mlp.logits(ref)), atol=1e-4)
 
 
 def test_lora_head_errors_name_the_file(minilm, tmp_path):
@@ -79,10 +77,22 @@ def test_lora_head_errors_name_the_file(minilm, tmp_path):
 def test_finetune_minilm_learns_and_changes_the_adapter(minilm):
     from mmemo.training.train_text import classifier_logits, finetune_minilm
 
-    joy = ["I love this, it's wonderful", "Yay, we won!", "This is the best day ever",
-           "I'm so glad you came", "Great news, thank you!", "Haha, that's brilliant"]
-    anger = ["Shut up and get out", "I hate you for this", "How dare you lie to me",
-             "This is outrageous, stop it", "You ruined everything!", "Leave me alone, idiot"]
+    joy = [
+        "I love this, it's wonderful",
+        "Yay, we won!",
+        "This is the best day ever",
+        "I'm so glad you came",
+        "Great news, thank you!",
+        "Haha, that's brilliant",
+    ]
+    anger = [
+        "Shut up and get out",
+        "I hate you for this",
+        "How dare you lie to me",
+        "This is outrageous, stop it",
+        "You ruined everything!",
+        "Leave me alone, idiot",
+    ]
     texts = joy + anger
     y = np.array([3] * 6 + [0] * 6)  # TEXT_LABELS: joy = 3, anger = 0
     hp = {"epochs": 4, "batch": 4, "lr": 3e-3, "head_lr": 1e-2}
@@ -102,8 +112,10 @@ def test_user_finetune_keeps_the_base_adapter(minilm, tmp_path):
     base = tmp_path / "base"
     save_bundle(base, "text", cfg, {**_linear().to_tensors("utterance"),
                                     **minilm.lora_tensors(model)})  # fmt: skip
-    words = {"praise": ["lovely", "wonderful", "great", "brilliant", "fantastic", "superb"],
-             "insult": ["stupid", "awful", "dreadful", "useless", "horrible", "pathetic"]}
+    words = {
+        "praise": ["lovely", "wonderful", "great", "brilliant", "fantastic", "superb"],
+        "insult": ["stupid", "awful", "dreadful", "useless", "horrible", "pathetic"],
+    }
     rows = [{"id": f"{k}{i}{j}", "transcript": f"That was {w}, {n}.", "emotion": k}
             for k, ws in words.items() for i, w in enumerate(ws)
             for j, n in enumerate(("Ann", "Bob"))]  # fmt: skip

@@ -31,7 +31,7 @@ def test_context_features_golden():
 
 @pytest.mark.data
 def test_meld_meta_matches_meld_rows(shared_data):
-    from mmemo.training.train_heads import meld_rows
+    from mmemo.training.train_text import meld_rows
 
     meta = meld_meta(shared_data, "dev")
     texts, _ = meld_rows(shared_data, "dev")

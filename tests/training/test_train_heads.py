@@ -7,6 +7,7 @@ import pytest
 
 from mmemo.models.heads import FACE_LABELS
 from mmemo.training import train_heads as th
+from mmemo.training.train_text import meld_rows
 
 
 def test_ck_labels_map_into_the_head():
@@ -50,7 +51,7 @@ def test_corpus_readers_match_the_readmes(shared_data):
     files = th.ravdess_files(shared_data)
     assert len({a for _, _, a in files}) == 20
     assert {y for _, y, _ in files} == set(range(8))
-    texts, y = th.meld_rows(shared_data, "dev")
+    texts, y = meld_rows(shared_data, "dev")
     assert len(texts) == len(y) == 1109  # dev_sent_emo.csv row count in the MELD README
     assert np.bincount(y).tolist() == [153, 22, 40, 163, 470, 111, 150]
 
@@ -61,7 +62,7 @@ def test_meld_rows_reports_bad_rows(tmp_path, capsys):
     (meld / "dev_sent_emo.csv").write_text(
         "Utterance,Emotion\nhello there,joy\n,anger\nwhat?,confusion\n", encoding="utf-8"
     )
-    texts, y = th.meld_rows(tmp_path, "dev")
+    texts, y = meld_rows(tmp_path, "dev")
     assert texts == ["hello there"] and y.tolist() == [3]
     out = capsys.readouterr().out
     assert "line 3" in out and "line 4" in out and "'confusion'" in out
