@@ -9,6 +9,11 @@ builder), and the shipped ``recipes/cue_text.yaml`` runs through the same code p
 model trained from scratch (a Qwen2 causal LM of about 1 M parameters with a byte-level BPE
 trained on the training prompts) and the answer-only template.
 
+Two protocols (``--protocol``): ``answer`` (answer-only template, SFT and GRPO on every row)
+and ``think`` (the recipe's think template: SFT on rationales synthesised from the measured
+levels, kept only for rows whose cues agree with the label; GRPO on every row). See
+``set_protocol`` below.
+
 Splits (grouped by actor, never mixed):
 
 - ``--split test`` (default): train on actors 01-16, report on actors 17-20;
@@ -88,7 +93,9 @@ GRPO = {
 # synthesised from its measured pitch/energy/rate levels (mmemo.data.synthesis), kept only
 # when those cues are consistent with the label (Facial-R1 stage 3); SFT trains on those rows
 # only, and GRPO (fullmatch format + accuracy) on every training row. Same step counts and
-# learning rates as the answer protocol; nothing tuned for it.
+# learning rates as the answer protocol; nothing tuned for it. Validation (train 01-12, 392 of
+# 719 rows get a rationale; no disgust row does, the evidence table has no prosody rule for
+# it), seed 0, before any test run: SFT 32.1 %, GRPO 34.2 %, SFT-only control 32.9 %.
 THINK = False
 MAX_NEW_TOKENS = 12
 
