@@ -10,7 +10,9 @@ then fine-tuned on all outer-training subjects and scored on the outer test subj
 mean over outer folds is an unbiased estimate of "stage B with settings chosen by CV", which
 is what the shipped head uses (its setting is chosen by the same 3-fold CV over all
 subjects, printed last). FER2013 PublicTest accuracy of every outer model is printed too,
-since a longer fine-tune can forget FER.
+since a longer fine-tune can forget FER, and so are CK+ and FER of the WiSE-FT interpolation
+``(1 - alpha) * stage A + alpha * stage B`` that the shipped head uses (``--alpha``).
+``--fixed 12,0.001,1500`` skips the inner selection (only the outer fits and scores).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def inner_cv(stage_a, faces, idx: np.ndarray, seed: int) -> dict[tuple, float]:
     for g in GRID:
         accs = []
         for k, (tr, te) in enumerate(GroupKFold(INNER_FOLDS).split(idx, groups=groups)):
-            m = th._finetune(stage_a, faces, idx[tr], seed + 100 + k, *g)
+            m = th._finetune(stage_a, faces, idx[tr], seed + 100 + k, *g, alpha=1.0)
             accs.append(th._ck_acc(m, faces["ck_x"][idx[te]], faces["ck_y"][idx[te]]))
         out[g] = float(np.mean(accs))
         th.log(f"  inner CV {g}: {out[g]:.4f} ({np.round(accs, 3).tolist()})")
@@ -53,6 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/mmemo_cache"))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON")
+    ap.add_argument(
+        "--alpha",
+        type=float,
+        default=th.FT_WISE_ALPHA,
+        help="WiSE-FT weight of stage B, reported beside the plain fine-tune",
+    )
+    ap.add_argument("--fixed", type=lambda v: (int(v.split(",")[0]), float(v.split(",")[1]),
+                    int(v.split(",")[2])), default=None, metavar="EPOCHS,LR,REPLAY",
+                    help="skip the inner selection and fine-tune every outer fold with this")  # fmt: skip
     args = ap.parse_args(argv)
     import torch
 
@@ -65,17 +76,26 @@ def main(argv: list[str] | None = None) -> int:
     outer = []
     for k, (tr, te) in enumerate(GroupKFold(th.CK_FOLDS).split(idx, groups=faces["ck_subject"])):
         th.log(f"outer fold {k + 1}/{th.CK_FOLDS}: choosing on {len(tr)} training images")
-        scores = inner_cv(stage_a, faces, tr, k + 1)
-        best = max(GRID, key=lambda g: scores[g])
-        m = th._finetune(stage_a, faces, tr, k + 1, *best)
-        acc = th._ck_acc(m, faces["ck_x"][te], faces["ck_y"][te])
-        fer = float((th.face_logits(m, fer_x).argmax(1) == fer_y).mean())
-        outer.append({"fold": k + 1, "chosen": list(best), "ck_acc": acc, "fer_acc": fer,
-                      "inner": {str(g): v for g, v in scores.items()}})  # fmt: skip
-        th.log(f"outer fold {k + 1}: chose {best}, CK+ {acc:.4f}, FER PublicTest {fer:.4f}")
+        scores = {args.fixed: float("nan")} if args.fixed else inner_cv(stage_a, faces, tr, k + 1)
+        best = max(scores, key=lambda g: scores[g]) if not args.fixed else args.fixed
+        plain = th._finetune(stage_a, faces, tr, k + 1, *best, alpha=1.0)
+        rec = {"fold": k + 1, "chosen": list(best), "inner": {str(g): v for g, v in scores.items()}}
+        for name, m in (("", plain), ("wise_", th.wise_interpolate(stage_a, plain, args.alpha))):
+            rec[name + "ck_acc"] = th._ck_acc(m, faces["ck_x"][te], faces["ck_y"][te])
+            rec[name + "fer_acc"] = float((th.face_logits(m, fer_x).argmax(1) == fer_y).mean())
+        outer.append(rec)
+        th.log(f"outer fold {k + 1}: chose {best}, CK+ {rec['ck_acc']:.4f}, FER PublicTest "
+               f"{rec['fer_acc']:.4f}; WiSE-FT a={args.alpha}: CK+ {rec['wise_ck_acc']:.4f}, "
+               f"FER {rec['wise_fer_acc']:.4f}")  # fmt: skip
+    for name in ("", "wise_"):
+        accs = [o[name + "ck_acc"] for o in outer]
+        fers = [o[name + "fer_acc"] for o in outer]
+        th.log(f"{name or 'plain '}CK+ accuracy {np.mean(accs):.4f} +- {np.std(accs):.4f} "
+               f"({np.round(accs, 3).tolist()}); FER PublicTest {np.mean(fers):.4f}")  # fmt: skip
     accs = [o["ck_acc"] for o in outer]
-    th.log(f"nested CV CK+ accuracy {np.mean(accs):.4f} +- {np.std(accs):.4f} "
-           f"({np.round(accs, 3).tolist()})")  # fmt: skip
+    if args.fixed:
+        print(json.dumps(outer, indent=1))
+        return 0
     th.log("setting for the shipped head: 3-fold CV over all subjects")
     final = inner_cv(stage_a, faces, idx, 0)
     chosen = max(GRID, key=lambda g: final[g])

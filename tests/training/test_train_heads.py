@@ -66,3 +66,31 @@ def test_meld_rows_reports_bad_rows(tmp_path, capsys):
     assert texts == ["hello there"] and y.tolist() == [3]
     out = capsys.readouterr().out
     assert "line 3" in out and "line 4" in out and "'confusion'" in out
+
+
+def test_wise_interpolate_mixes_weights_and_keeps_int_buffers():
+    torch = pytest.importorskip("torch")
+    from mmemo.models.heads import build_face_cnn
+
+    torch.manual_seed(0)
+    a, b = build_face_cnn(8), build_face_cnn(8)
+    for m in b.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.fill_(2.0)
+            m.num_batches_tracked.fill_(7)
+    sa, sb = a.state_dict(), b.state_dict()
+    for alpha, want in ((0.0, sa), (1.0, sb)):
+        got = th.wise_interpolate(a, b, alpha).state_dict()
+        assert all(
+            torch.allclose(got[k].float(), want[k].float())
+            for k in got
+            if sa[k].is_floating_point()
+        )
+    mid = th.wise_interpolate(a, b, 0.5).state_dict()
+    k = next(k for k in mid if k.endswith("weight") and mid[k].ndim == 4)
+    assert torch.allclose(mid[k], (sa[k] + sb[k]) / 2)
+    bn = next(k for k in mid if k.endswith("running_mean"))
+    assert torch.allclose(mid[bn], (sa[bn] + 2.0) / 2)
+    nb = next(k for k in mid if k.endswith("num_batches_tracked"))
+    assert int(mid[nb]) == 7  # integer buffers come from stage B
+    assert sb[k].data_ptr() != mid[k].data_ptr()  # a copy, the inputs are untouched
