@@ -47,6 +47,66 @@ def inner_cv(stage_a, faces, idx: np.ndarray, seed: int) -> dict[tuple, float]:
     return out
 
 
+ALPHAS = (0.6, 0.7, 0.8, 0.9, 1.0)  # WiSE-FT weights of stage B considered by --alpha-select
+FER_FLOOR = 0.625  # the FER PublicTest accuracy an alpha must keep (the target is 0.62)
+
+
+def pick_alpha(stage_a, faces, idx: np.ndarray, seed: int, setting: tuple) -> tuple[float, dict]:
+    """WiSE-FT alpha by a 3-fold subject CV inside ``idx``: the highest CK+ accuracy among the
+    alphas whose models keep FER PublicTest >= FER_FLOOR (the smallest alpha if none does)."""
+    from sklearn.model_selection import GroupKFold
+
+    ck = {a: [] for a in ALPHAS}
+    fer = {a: [] for a in ALPHAS}
+    fer_x, fer_y = faces["fer_publictest_x"], faces["fer_publictest_y"]
+    groups = faces["ck_subject"][idx]
+    for k, (tr, te) in enumerate(GroupKFold(INNER_FOLDS).split(idx, groups=groups)):
+        plain = th._finetune(stage_a, faces, idx[tr], seed + 100 + k, *setting, alpha=1.0)
+        for a in ALPHAS:
+            m = th.wise_interpolate(stage_a, plain, a)
+            ck[a].append(th._ck_acc(m, faces["ck_x"][idx[te]], faces["ck_y"][idx[te]]))
+            fer[a].append(float((th.face_logits(m, fer_x).argmax(1) == fer_y).mean()))
+    table = {a: (float(np.mean(ck[a])), float(np.mean(fer[a]))) for a in ALPHAS}
+    ok = [a for a in ALPHAS if table[a][1] >= FER_FLOOR]
+    best = max(ok, key=lambda a: table[a][0]) if ok else min(ALPHAS)
+    th.log("  alpha inner CV (CK+, FER): " + ", ".join(
+        f"{a}: {c:.3f}/{f:.3f}" for a, (c, f) in table.items()) + f" -> {best}")  # fmt: skip
+    return best, {str(a): v for a, v in table.items()}
+
+
+def alpha_select(args, stage_a, faces) -> int:
+    """Nested CV of the WiSE-FT alpha, stage-B setting fixed to ``args.fixed``."""
+    from sklearn.model_selection import GroupKFold
+
+    fer_x, fer_y = faces["fer_publictest_x"], faces["fer_publictest_y"]
+    idx = np.arange(len(faces["ck_y"]))
+    outer = []
+    for k, (tr, te) in enumerate(GroupKFold(th.CK_FOLDS).split(idx, groups=faces["ck_subject"])):
+        alpha, table = pick_alpha(stage_a, faces, tr, k + 1, args.fixed)
+        plain = th._finetune(stage_a, faces, tr, k + 1, *args.fixed, alpha=1.0)
+        m = th.wise_interpolate(stage_a, plain, alpha)
+        rec = {"fold": k + 1, "alpha": alpha, "inner": table,
+               "ck_acc": th._ck_acc(m, faces["ck_x"][te], faces["ck_y"][te]),
+               "fer_acc": float((th.face_logits(m, fer_x).argmax(1) == fer_y).mean())}  # fmt: skip
+        outer.append(rec)
+        th.log(f"outer fold {k + 1}: alpha {alpha}, CK+ {rec['ck_acc']:.4f}, "
+               f"FER {rec['fer_acc']:.4f}")  # fmt: skip
+    accs = [o["ck_acc"] for o in outer]
+    fers = [o["fer_acc"] for o in outer]
+    th.log(
+        f"nested alpha: CK+ {np.mean(accs):.4f} +- {np.std(accs):.4f} "
+        f"({np.round(accs, 3).tolist()}); FER {np.mean(fers):.4f} +- {np.std(fers):.4f}"
+    )
+    alpha, table = pick_alpha(stage_a, faces, idx, 0, args.fixed)
+    th.log(f"alpha for shipping (3-fold CV over all subjects): {alpha}")
+    result = {"outer": outer, "ck_mean": float(np.mean(accs)), "ck_std": float(np.std(accs)),
+              "fer_mean": float(np.mean(fers)), "alpha_all": alpha, "table_all": table}  # fmt: skip
+    print(json.dumps(result, indent=1))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=1))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from sklearn.model_selection import GroupKFold
 
@@ -64,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fixed", type=lambda v: (int(v.split(",")[0]), float(v.split(",")[1]),
                     int(v.split(",")[2])), default=None, metavar="EPOCHS,LR,REPLAY",
                     help="skip the inner selection and fine-tune every outer fold with this")  # fmt: skip
+    ap.add_argument("--alpha-select", action="store_true",
+                    help="nested CV of the WiSE-FT alpha (needs --fixed): CK+ accuracy, "
+                    f"subject to FER PublicTest >= {FER_FLOOR}")  # fmt: skip
     args = ap.parse_args(argv)
     import torch
 
@@ -71,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     faces = th.face_data(args.data, args.cache)
     stage_a, _ = th.face_stage_a(faces, args.cache, 0)
+    if args.alpha_select:
+        return alpha_select(args, stage_a, faces)
     fer_x, fer_y = faces["fer_publictest_x"], faces["fer_publictest_y"]
     idx = np.arange(len(faces["ck_y"]))
     outer = []
