@@ -327,8 +327,8 @@ def embed_texts(texts: Sequence[str], batch: int = 64) -> np.ndarray:
     """
     from mmemo.models.text_encoder import embed, load_base
 
-    minilm_dir()  # a clear HeadError when the extra is missing
     if "model" not in _MINILM:
+        minilm_dir()  # a clear HeadError when the extra is missing
         _MINILM["tok"], _MINILM["model"] = load_base()
     return embed(_MINILM["tok"], _MINILM["model"], list(texts), batch)
 
@@ -517,8 +517,8 @@ class TextHead:
             return embed_texts(list(texts))
         from mmemo.models.text_encoder import EncoderError, embed, load_encoder
 
-        minilm_dir()
         if self._encoder is None:
+            minilm_dir()  # a clear HeadError when the extra is missing
             try:
                 self._encoder = load_encoder(self.lora, self.lora_tensors)
             except EncoderError as exc:

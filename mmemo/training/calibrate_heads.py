@@ -167,23 +167,23 @@ def calibrate_text(data: Path, heads: Path, cache: Path) -> dict[str, Any]:
     from mmemo.training.text_context import meld_meta
     from mmemo.training.train_text import meld_embeddings
 
-    if TextHead.load(heads).lora:
+    head = TextHead.load(heads)
+    if head.lora:
         # a fine-tuned encoder cannot be refitted per fold cheaply: train_text fits its
         # temperature on a held-out run of the same recipe; keep what it wrote
-        cfg = TextHead.load(heads).config
         th.log("text: LoRA head, temperature fitted by train_text (kept)")
-        return {"temperature": cfg["temperature"], "calibration": cfg["calibration"]}
+        return {"temperature": head.config["temperature"],
+                "calibration": head.config["calibration"]}  # fmt: skip
     Xtr, ytr = meld_embeddings(data, "train", cache)
     Xdv, ydv = meld_embeddings(data, "dev", cache)
     dialogues = np.array([m.dialogue for m in meld_meta(data, "train")])
-    C = float(TextHead.load(heads).config["classifiers"]["utterance"]["C"])
+    C = float(head.config["classifiers"]["utterance"]["C"])
     oof = np.zeros((len(ytr), 7))
     for tr, te in GroupKFold(4).split(Xtr, ytr, dialogues):
         sc = StandardScaler().fit(Xtr[tr])
         lr = LogisticRegression(C=C, max_iter=3000).fit(sc.transform(Xtr[tr]), ytr[tr])
         oof[te] = lr.decision_function(sc.transform(Xtr[te]))
     t_nll, t = choose_temperature(oof, ytr)
-    head = TextHead.load(heads)
     return {
         "temperature": t,
         "calibration": {
