@@ -29,6 +29,7 @@ import numpy as np
 from mmemo.models.heads import FACE_LABELS, FaceHead, SpeechHead, TextHead, default_dir
 from mmemo.training import train_heads as th
 from mmemo.training.calibrate_heads import ece
+from mmemo.training.train_face_geometry import face_landmarks, fit_geometry
 from mmemo.training.train_text import meld_rows
 
 
@@ -79,7 +80,11 @@ def eval_face(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
     head = FaceHead.load(heads)
     faces = th.face_data(data, cache)
     x, y = faces["fer_publictest_x"], faces["fer_publictest_y"]
-    probs = head.predict_proba(x)
+    lms = face_landmarks(faces, cache)
+    # the cached landmarks are what the head would measure itself (same FaceMesh call)
+    probs = head.predict_proba(
+        x, landmarks=lms["fer_publictest"] if head.geometry is not None else None
+    )
     pred = probs.argmax(1)
     acc = float((pred == y).mean())
     out = {
@@ -102,7 +107,8 @@ def eval_face(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
             GroupKFold(th.CK_FOLDS).split(idx, groups=faces["ck_subject"])
         ):
             m = th._finetune(stage_a, faces, tr, k + 1)
-            folds.append(th._ck_acc(m, faces["ck_x"][te], faces["ck_y"][te]))
+            geo = fit_geometry(faces, lms, tr) if head.geometry is not None else None
+            folds.append(th._ck_acc(m, faces["ck_x"][te], faces["ck_y"][te], geo, lms["ck"][te]))
         out["ckplus_subject_cv5_acc"] = th._mean_std(folds)
     return out
 

@@ -13,6 +13,8 @@ subjects, printed last). FER2013 PublicTest accuracy of every outer model is pri
 since a longer fine-tune can forget FER, and so are CK+ and FER of the WiSE-FT interpolation
 ``(1 - alpha) * stage A + alpha * stage B`` that the shipped head uses (``--alpha``).
 ``--fixed 12,0.001,1500`` skips the inner selection (only the outer fits and scores).
+``--fixed 12,0.001,1500 --geometry-select`` chooses the WiSE-FT alpha and the weight of the
+landmark-geometry classifier fused with the CNN together, the same nested way (about 25 min).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from mmemo.training import train_heads as th
+from mmemo.training.train_face_geometry import face_landmarks, fit_geometry, fused_logits
 
 # (epochs, lr, FER replay images); the first is the shipped setting before this selection
 GRID = ((5, 5e-4, 1500), (12, 1e-3, 1500), (12, 1e-3, 3000))
@@ -107,6 +110,89 @@ def alpha_select(args, stage_a, faces) -> int:
     return 0
 
 
+WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)  # geometry weights for --geometry-select
+
+
+def grid_scores(stage_a, faces, lms, idx: np.ndarray, seed: int, setting: tuple) -> dict:
+    """(alpha, geometry weight) -> (CK+, FER PublicTest) accuracy, means over a 3-fold subject
+    CV inside ``idx``: the CNN fine-tuned and the geometry classifier fitted on each inner
+    training part."""
+    from sklearn.model_selection import GroupKFold
+
+    ck: dict[tuple, list] = {(a, w): [] for a in ALPHAS for w in WEIGHTS}
+    fer: dict[tuple, list] = {(a, w): [] for a in ALPHAS for w in WEIGHTS}
+    fer_x, fer_y = faces["fer_publictest_x"], faces["fer_publictest_y"]
+    for k, (tr, te) in enumerate(
+        GroupKFold(INNER_FOLDS).split(idx, groups=faces["ck_subject"][idx])
+    ):
+        plain = th._finetune(stage_a, faces, idx[tr], seed + 100 + k, *setting, alpha=1.0)
+        geo = fit_geometry(faces, lms, idx[tr])
+        for a in ALPHAS:
+            m = th.wise_interpolate(stage_a, plain, a)
+            lo_ck, lo_fer = th.face_logits(m, faces["ck_x"][idx[te]]), th.face_logits(m, fer_x)
+            for w in WEIGHTS:
+                fused = fused_logits(lo_ck, geo, lms["ck"][idx[te]], w)
+                ck[(a, w)].append(th.ck_accuracy(fused, faces["ck_y"][idx[te]]))
+                fused = fused_logits(lo_fer, geo, lms["fer_publictest"], w)
+                fer[(a, w)].append(float((fused.argmax(1) == fer_y).mean()))
+    return {g: (float(np.mean(ck[g])), float(np.mean(fer[g]))) for g in ck}
+
+
+def pick_pair(table: dict) -> tuple:
+    """The best CK+ pair among those keeping FER >= FER_FLOOR (ties: higher FER)."""
+    ok = [g for g, v in table.items() if v[1] >= FER_FLOOR]
+    if not ok:
+        return max(table, key=lambda g: table[g][1])
+    return max(ok, key=lambda g: table[g])
+
+
+def _table_lines(table: dict) -> str:
+    return "\n".join(f"  a={a}: " + " ".join(f"w{w}: {table[(a, w)][0]:.3f}/{table[(a, w)][1]:.3f}"
+                      for w in WEIGHTS) for a in ALPHAS)  # fmt: skip
+
+
+def geometry_select(args, stage_a, faces) -> int:
+    """Nested CV of (WiSE-FT alpha, geometry weight), stage-B setting fixed to ``args.fixed``."""
+    from sklearn.model_selection import GroupKFold
+
+    lms = face_landmarks(faces, args.cache)
+    idx = np.arange(len(faces["ck_y"]))
+    outer = []
+    for k, (tr, te) in enumerate(GroupKFold(th.CK_FOLDS).split(idx, groups=faces["ck_subject"])):
+        if args.outer_folds and k + 1 not in args.outer_folds:
+            continue
+        table = grid_scores(stage_a, faces, lms, tr, k + 1, args.fixed)
+        a, w = pick_pair(table)
+        th.log(f"outer fold {k + 1} inner CV (CK+/FER):\n{_table_lines(table)}\n  -> a={a}, w={w}")
+        plain = th._finetune(stage_a, faces, tr, k + 1, *args.fixed, alpha=1.0)
+        m, geo = th.wise_interpolate(stage_a, plain, a), fit_geometry(faces, lms, tr)
+        lo = th.face_logits(m, faces["ck_x"][te])
+        rec = {"fold": k + 1, "alpha": a, "weight": w, "inner": table[(a, w)],
+               "ck_acc": th.ck_accuracy(fused_logits(lo, geo, lms["ck"][te], w), faces["ck_y"][te]),
+               "ck_acc_cnn_alone": th.ck_accuracy(lo, faces["ck_y"][te]),
+               "fer_acc": float((fused_logits(th.face_logits(m, faces["fer_publictest_x"]), geo,
+                                 lms["fer_publictest"], w).argmax(1)
+                                 == faces["fer_publictest_y"]).mean())}  # fmt: skip
+        outer.append(rec)
+        th.log(f"outer fold {k + 1}: CK+ {rec['ck_acc']:.4f} (CNN alone "
+               f"{rec['ck_acc_cnn_alone']:.4f}), FER {rec['fer_acc']:.4f}")  # fmt: skip
+    accs, fers = [o["ck_acc"] for o in outer], [o["fer_acc"] for o in outer]
+    if outer:
+        th.log(f"nested (alpha, weight): CK+ {np.mean(accs):.4f} +- {np.std(accs):.4f} "
+               f"({np.round(accs, 3).tolist()}); FER {np.mean(fers):.4f} +- {np.std(fers):.4f}")  # fmt: skip
+    result = {"soup": th.FT_SOUP, "outer": outer, "ck_mean": float(np.mean(accs or [np.nan])),
+              "ck_std": float(np.std(accs or [np.nan])), "fer_mean": float(np.mean(fers or [np.nan]))}  # fmt: skip
+    if not args.outer_folds or 0 in args.outer_folds:
+        table = grid_scores(stage_a, faces, lms, idx, 0, args.fixed)
+        chosen = pick_pair(table)
+        th.log(f"3-fold CV over all subjects:\n{_table_lines(table)}\n  for shipping: {chosen}")
+        result.update(chosen=list(chosen), table_all={f"{a},{w}": v for (a, w), v in table.items()})
+    print(json.dumps(result, indent=1))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=1))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from sklearn.model_selection import GroupKFold
 
@@ -127,7 +213,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--alpha-select", action="store_true",
                     help="nested CV of the WiSE-FT alpha (needs --fixed): CK+ accuracy, "
                     f"subject to FER PublicTest >= {FER_FLOOR}")  # fmt: skip
+    ap.add_argument("--geometry-select", action="store_true",
+                    help="nested CV of the WiSE-FT alpha and the landmark-geometry fusion weight "
+                    f"(needs --fixed): CK+ accuracy, subject to FER PublicTest >= {FER_FLOOR}")  # fmt: skip
+    ap.add_argument(
+        "--soup",
+        type=int,
+        default=th.FT_SOUP,
+        help="stage-B fine-tunes averaged per model (weight-space soup)",
+    )
+    ap.add_argument("--outer-folds", type=lambda v: [int(f) for f in v.split(",")],
+                    default=None, metavar="1,2,...", help="only these outer folds (to split a "
+                    "run over processes); with it the all-subject choice is skipped unless "
+                    "'0' is listed")  # fmt: skip
     args = ap.parse_args(argv)
+    th.FT_SOUP = args.soup
     import torch
 
     torch.set_num_threads(args.threads)
@@ -136,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     stage_a, _ = th.face_stage_a(faces, args.cache, 0)
     if args.alpha_select:
         return alpha_select(args, stage_a, faces)
+    if args.geometry_select:
+        return geometry_select(args, stage_a, faces)
     fer_x, fer_y = faces["fer_publictest_x"], faces["fer_publictest_y"]
     idx = np.arange(len(faces["ck_y"]))
     outer = []

@@ -14,7 +14,8 @@ config (``"temperature"``, 1.0 when absent; fitted by :mod:`mmemo.training.calib
   several clips of one speaker, features can be z-scored per speaker first (``speakers=``),
   which uses a second classifier trained on speaker-normalised features.
 - Face: a 48x48 grayscale face crop (uint8, see :mod:`mmemo.models.face_crop`) -> small CNN
-  -> probabilities over FER2013's 7 classes plus CK+'s ``contempt`` (8 outputs).
+  -> probabilities over FER2013's 7 classes plus CK+'s ``contempt`` (8 outputs), fused with a
+  logistic regression on the crop's face-mesh landmarks (:mod:`mmemo.models.face_geometry`).
 - Text: a transcript -> all-MiniLM-L6-v2 sentence embedding (384-d, optional ``text``
   extra) -> linear softmax -> probabilities over MELD's 7 classes.
 """
@@ -448,6 +449,16 @@ class FaceHead:
         self.crop = int(config["input"].get("center_crop", FACE_SIZE))
         self.mirror = bool(config["input"].get("test_time_mirror", False))
         self.temperature = _temperature(config, "temperature", path)
+        # optional landmark-geometry classifier fused with the CNN (mmemo.models.face_geometry)
+        self.geometry: MLP | None = None
+        self.geometry_weight = 0.0
+        geo = config.get("geometry")
+        if geo:
+            try:
+                self.geometry = MLP.from_tensors(tensors, "geometry")
+            except KeyError as exc:
+                raise HeadError(path, f"the config names a geometry classifier: {exc}") from None
+            self.geometry_weight = float(geo["weight"])
 
     @classmethod
     def load(cls, directory: str | Path | None = None) -> FaceHead:
@@ -455,8 +466,33 @@ class FaceHead:
         cfg, tensors = load_bundle(d, "face")
         return cls(cfg, tensors, d / "face.json")
 
-    def predict_proba(self, crops: np.ndarray, batch: int = 256) -> np.ndarray:
-        """Probabilities ``[N, 8]`` for uint8 gray crops ``[N, 48, 48]`` (or one ``[48, 48]``)."""
+    def predict_proba(
+        self, crops: np.ndarray, batch: int = 256, landmarks: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Probabilities ``[N, 8]`` for uint8 gray crops ``[N, 48, 48]`` (or one ``[48, 48]``).
+
+        With a geometry classifier in the bundle, the crops' face-mesh landmarks are measured
+        (or taken from ``landmarks``: frontalised ``[N, 478, 3]``, NaN rows = no face) and fused
+        with the CNN; crops without landmarks use the CNN alone.
+        """
+        logits = self.logits(crops, batch)
+        if self.geometry is not None and len(logits):
+            from mmemo.models.face_geometry import (
+                crop_landmarks,
+                fuse,
+                geometry_features,
+                log_softmax,
+            )
+
+            x = np.asarray(crops)
+            lm = crop_landmarks(x.reshape(-1, *x.shape[-2:])) if landmarks is None else landmarks
+            feats, found = geometry_features(lm)
+            logits = fuse(logits, log_softmax(self.geometry.logits(feats)), found,
+                          self.geometry_weight)  # fmt: skip
+        return softmax(logits / self.temperature)
+
+    def logits(self, crops: np.ndarray, batch: int = 256) -> np.ndarray:
+        """The CNN's logits ``[N, 8]`` (mean with the mirror image when configured)."""
         import torch
 
         x = np.asarray(crops)
@@ -482,7 +518,7 @@ class FaceHead:
             torch.set_num_threads(threads)
         if not out:
             return np.zeros((0, len(self.labels)))
-        return softmax(np.concatenate(out) / self.temperature)
+        return np.concatenate(out)
 
 
 class TextHead:

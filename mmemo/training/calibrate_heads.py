@@ -198,12 +198,14 @@ def calibrate_text(data: Path, heads: Path, cache: Path) -> dict[str, Any]:
 def calibrate_face(data: Path, heads: Path, cache: Path) -> dict[str, Any]:
     """Temperature of the face CNN from its FER2013 PublicTest predictions (validation split)."""
     from mmemo.models.heads import FaceHead
+    from mmemo.training.train_face_geometry import face_landmarks
 
     head = FaceHead.load(heads)
     head.temperature = 1.0
     faces = th.face_data(data, cache)
     x, y = faces["fer_publictest_x"], faces["fer_publictest_y"]
-    logits = log_probs(head.predict_proba(x))
+    lms = face_landmarks(faces, cache)["fer_publictest"] if head.geometry is not None else None
+    logits = log_probs(head.predict_proba(x, landmarks=lms))
     t_nll, t = choose_temperature(logits, y)
     # honest "after": 2-fold cross-fit on PublicTest (T from one half, scored on the other)
     half = np.random.default_rng(0).permutation(len(y)) < len(y) // 2

@@ -38,6 +38,12 @@ from mmemo.models.heads import (
     HeadError,
     center_crop,
 )
+from mmemo.training.train_face_geometry import (
+    face_landmarks,
+    fit_geometry,
+    fused_logits,
+    geometry_config,
+)
 
 FER_CLASSES = FACE_LABELS[:7]  # FER2013 folder names, in head output order
 CK_TO_HEAD = {
@@ -262,11 +268,16 @@ FACE_LR = 3e-3
 FT_EPOCHS = 12
 FT_LR = 1e-3
 FT_REPLAY = 1500  # FER train images mixed into each CK+ fine-tune, against forgetting
-# WiSE-FT (Wortsman et al. 2022): the shipped weights are (1 - a) * stage A + a * stage B, which
-# keeps most of the fine-tune's CK+ gain while forgetting less of FER. a = 0.7: the best CK+
-# accuracy among a in {0.6, ..., 1.0} that keeps FER PublicTest >= 0.625, by 3-fold subject CV
-# (benchmarks/select_face_stage_b.py --alpha-select; a = 0.5, tried first, lost too much CK+).
-FT_WISE_ALPHA = 0.7
+# Stage B is a uniform soup of FT_SOUP fine-tunes (Wortsman et al. 2022: weight averages of
+# fine-tunes from one start keep more of the start's robustness). WiSE-FT weight a: the shipped
+# CNN is (1 - a) * stage A + a * stage B. a, and the weight of the landmark-geometry classifier
+# fused with the CNN (train_face_geometry.GEO_WEIGHT), were chosen together: the best CK+
+# accuracy over a in {0.6, ..., 1.0} x weight in {0, 0.25, ..., 1.5} among the pairs that keep
+# FER PublicTest >= 0.625, by 3-fold subject CV over all subjects (benchmarks/
+# select_face_stage_b.py --geometry-select): a = 1 (no interpolation is needed once the
+# fine-tunes are averaged), weight 0.5. A single fine-tune with no geometry chose a = 0.7.
+FT_WISE_ALPHA = 1.0
+FT_SOUP = 3
 CK_FOLDS = 5
 
 
@@ -412,6 +423,18 @@ def wise_interpolate(stage_a: Any, stage_b: Any, alpha: float) -> Any:
     return out
 
 
+def average_weights(models: list[Any]) -> Any:
+    """A copy of ``models[0]`` whose float weights and BatchNorm statistics are the mean over
+    ``models`` (a uniform "model soup" of fine-tunes from one start; Wortsman et al. 2022)."""
+    import copy
+
+    out = copy.deepcopy(models[0])
+    states = [m.state_dict() for m in models]
+    out.load_state_dict({k: sum(s[k] for s in states) / len(states) if v.is_floating_point()
+                         else v for k, v in states[0].items()})  # fmt: skip
+    return out
+
+
 def _finetune(
     stage_a: Any,
     faces: dict[str, np.ndarray],
@@ -421,29 +444,54 @@ def _finetune(
     lr: float | None = None,
     replay: int | None = None,
     alpha: float | None = None,
+    soup: int | None = None,
 ) -> Any:
-    """Stage B: the stage-A CNN fine-tuned on the CK+ rows ``ck`` plus a FER replay sample,
-    then interpolated with stage A (``epochs``/``lr``/``replay``/``alpha`` default to
-    ``FT_EPOCHS``/``FT_LR``/``FT_REPLAY``/``FT_WISE_ALPHA``; ``alpha=1``: no interpolation)."""
+    """Stage B: the stage-A CNN fine-tuned on the CK+ rows ``ck`` plus a FER replay sample
+    (``soup`` times with different seeds and replay samples, weights averaged), then
+    interpolated with stage A (``epochs``/``lr``/``replay``/``alpha``/``soup`` default to
+    ``FT_EPOCHS``/``FT_LR``/``FT_REPLAY``/``FT_WISE_ALPHA``/``FT_SOUP``; ``alpha=1``: no
+    interpolation)."""
     import copy
 
-    rng = np.random.default_rng(seed)
+    import torch
+
     n_replay = FT_REPLAY if replay is None else replay
-    pick = rng.choice(len(faces["fer_train_y"]), n_replay, replace=False)
-    x = np.concatenate([faces["ck_x"][ck], faces["fer_train_x"][pick]])
-    y = np.concatenate([faces["ck_y"][ck], faces["fer_train_y"][pick]])
-    model, _ = train_cnn(
-        copy.deepcopy(stage_a), x, y, epochs or FT_EPOCHS, lr or FT_LR, seed, batch=64,
-        onecycle=False, tag="face stage B",
-    )  # fmt: skip
+    members = []
+    for i in range(FT_SOUP if soup is None else soup):
+        member_seed = seed + 7919 * i
+        torch.manual_seed(member_seed)  # dropout draws from the global generator
+        rng = np.random.default_rng(member_seed)
+        pick = rng.choice(len(faces["fer_train_y"]), n_replay, replace=False)
+        x = np.concatenate([faces["ck_x"][ck], faces["fer_train_x"][pick]])
+        y = np.concatenate([faces["ck_y"][ck], faces["fer_train_y"][pick]])
+        model, _ = train_cnn(
+            copy.deepcopy(stage_a), x, y, epochs or FT_EPOCHS, lr or FT_LR, member_seed,
+            batch=64, onecycle=False, tag=f"face stage B{f' soup {i + 1}' if i else ''}",
+        )  # fmt: skip
+        members.append(model)
+    model = members[0] if len(members) == 1 else average_weights(members)
     a = FT_WISE_ALPHA if alpha is None else alpha
     return model if a == 1 else wise_interpolate(stage_a, model, a)
 
 
-def _ck_acc(model: Any, x: np.ndarray, y: np.ndarray) -> float:
-    """CK+ accuracy with the argmax restricted to CK+'s 7 classes (it has no neutral)."""
-    lo = face_logits(model, x)[:, CK_HEAD_IDX]
+def _ck_acc(
+    model: Any, x: np.ndarray, y: np.ndarray, geometry: Any = None, landmarks: Any = None
+) -> float:
+    """CK+ accuracy with the argmax restricted to CK+'s 7 classes (it has no neutral); with
+    ``geometry`` (and the crops' ``landmarks``) of the CNN fused with the geometry classifier."""
+    return ck_accuracy(fused_logits(face_logits(model, x), geometry, landmarks), y)
+
+
+def ck_accuracy(logits: np.ndarray, y: np.ndarray) -> float:
+    """Accuracy of face-head logits ``[N, 8]`` on CK+ labels (argmax over CK+'s 7 classes)."""
+    lo = np.asarray(logits)[:, CK_HEAD_IDX]
     return float((np.asarray(CK_HEAD_IDX)[lo.argmax(1)] == y).mean())
+
+
+def _fer_acc(model: Any, faces: dict, geometry: Any = None, landmarks: Any = None) -> float:
+    """FER2013 PublicTest accuracy of the CNN (fused with ``geometry`` when given)."""
+    lo = fused_logits(face_logits(model, faces["fer_publictest_x"]), geometry, landmarks)
+    return float((lo.argmax(1) == faces["fer_publictest_y"]).mean())
 
 
 def train_face(data: Path, out: Path, cache: Path, seed: int = 0) -> dict[str, Any]:
@@ -458,23 +506,31 @@ def train_face(data: Path, out: Path, cache: Path, seed: int = 0) -> dict[str, A
         f"{len(faces['ck_y'])} images of {len(set(faces['ck_subject']))} subjects")  # fmt: skip
     stage_a, hist = face_stage_a(faces, cache, seed)
     fer_a = float((face_logits(stage_a, fer_x).argmax(1) == fer_y).mean())
+    lms = face_landmarks(faces, cache)
     ck_idx = np.arange(len(faces["ck_y"]))
-    folds, fer_after = [], []
+    folds, folds_cnn, fer_after = [], [], []
     for k, (tr, te) in enumerate(GroupKFold(CK_FOLDS).split(ck_idx, groups=faces["ck_subject"])):
         m = _finetune(stage_a, faces, tr, seed + k + 1)
-        folds.append(_ck_acc(m, faces["ck_x"][te], faces["ck_y"][te]))
-        fer_after.append(float((face_logits(m, fer_x).argmax(1) == fer_y).mean()))
-        log(f"face CK+ fold {k + 1}/{CK_FOLDS}: acc {folds[-1]:.4f}, FER {fer_after[-1]:.4f}")
+        geo = fit_geometry(faces, lms, tr)
+        folds.append(_ck_acc(m, faces["ck_x"][te], faces["ck_y"][te], geo, lms["ck"][te]))
+        folds_cnn.append(_ck_acc(m, faces["ck_x"][te], faces["ck_y"][te]))
+        fer_after.append(_fer_acc(m, faces, geo, lms["fer_publictest"]))
+        log(f"face CK+ fold {k + 1}/{CK_FOLDS}: acc {folds[-1]:.4f} (CNN alone "
+            f"{folds_cnn[-1]:.4f}), FER {fer_after[-1]:.4f}")  # fmt: skip
     final = _finetune(stage_a, faces, ck_idx, seed)
-    fer_pred = face_logits(final, fer_x).argmax(1)
+    geometry = fit_geometry(faces, lms, ck_idx)
+    fused = fused_logits(face_logits(final, fer_x), geometry, lms["fer_publictest"])
+    fer_pred = fused.argmax(1)
     fer_acc = float((fer_pred == fer_y).mean())
     metrics = {
         "fer2013_publictest_acc": fer_acc,
         "fer2013_publictest_uar": _uar(fer_y, fer_pred),
         "fer2013_publictest_acc_stderr": float(np.sqrt(fer_acc * (1 - fer_acc) / len(fer_y))),
+        "fer2013_publictest_acc_cnn_alone": _fer_acc(final, faces),
         "fer2013_publictest_acc_stage_a": fer_a,
         "fer2013_publictest_acc_fold_models": _mean_std(fer_after),
         "ckplus_subject_cv5_acc": _mean_std(folds),
+        "ckplus_subject_cv5_acc_cnn_alone": _mean_std(folds_cnn),
         "stage_a_history": hist,
     }
     log(f"face: FER PublicTest {fer_acc:.4f}; CK+ CV {np.mean(folds):.4f} +- {np.std(folds):.4f}")
@@ -493,15 +549,17 @@ def train_face(data: Path, out: Path, cache: Path, seed: int = 0) -> dict[str, A
             "stage_a": f"FER2013 train, {FACE_EPOCHS} epochs, AdamW + OneCycle max lr {FACE_LR}, "
             "batch 128, label smoothing 0.1, flip/rotate/scale/shift; PublicTest picks the epoch",
             "stage_b": f"all CK+48 (contempt -> 8th output) + {FT_REPLAY} FER train images, "
-            f"{FT_EPOCHS} epochs, AdamW lr {FT_LR} cosine, batch 64; shipped weights = "
-            f"{1 - FT_WISE_ALPHA} x stage A + {FT_WISE_ALPHA} x stage B (WiSE-FT)",
+            f"{FT_EPOCHS} epochs, AdamW lr {FT_LR} cosine, batch 64, {FT_SOUP} seeds averaged "
+            f"(model soup); shipped weights = {1 - FT_WISE_ALPHA:.2g} x stage A + "
+            f"{FT_WISE_ALPHA:.2g} x stage B (WiSE-FT)",
             "seed": seed,
         },
+        "geometry": geometry_config(),
         "metrics": metrics,
     }
     # int buffers (BatchNorm step counts) are stored as float32 too; the loader casts back
     tensors = {k: v.detach().float().numpy() for k, v in final.state_dict().items()}
-    save_bundle(out, "face", config, tensors)
+    save_bundle(out, "face", config, {**tensors, **geometry.to_tensors("geometry")})
     return metrics
 
 
