@@ -1,5 +1,5 @@
 """Pieces shared by the SFT and GRPO stages: rows, backbone loading, LoRA, TRL arguments,
-checkpoints.
+checkpoints; and the timestamped progress lines of the head-training scripts.
 
 Stages take plain values (paths, dicts of TRL arguments), never the recipe object.
 """
@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 DONE_MARKER = "mmemo_stage_done.json"
+
+
+def log(msg: str) -> None:
+    """Print ``[HH:MM:SS] msg`` at once (progress of long head-training runs)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def read_rows(manifest: str | Path, limit: int | None = None) -> list[dict]:

@@ -1,0 +1,138 @@
+"""The face head's CNN training loop: augmentation, inference with the mirror image, the
+AdamW loop, and the weight-space averages used for stage B (WiSE-FT and model soups).
+
+The network itself is :func:`mmemo.models.heads.build_face_cnn`; the data, stages and held-out
+protocols are in :mod:`mmemo.training.train_heads`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from mmemo.models.heads import center_crop
+from mmemo.training.common import log
+
+
+def augment(x: Any, gen: Any) -> Any:
+    """Random flip, rotation (+-10 deg), scale (0.9-1.1) and shift (+-4 px) of ``[N,1,48,48]``."""
+    import torch
+    import torch.nn.functional as F
+
+    n = x.shape[0]
+    flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
+    ang = (torch.rand(n, generator=gen) * 2 - 1) * (10 * np.pi / 180)
+    sc = 1 + (torch.rand(n, generator=gen) * 2 - 1) * 0.1
+    t = (torch.rand(n, 2, generator=gen) * 2 - 1) * (4 / 24)
+    cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
+    theta = torch.stack(
+        [torch.stack([cos * flip, -sin, t[:, 0]], 1), torch.stack([sin * flip, cos, t[:, 1]], 1)],
+        1,
+    )
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, padding_mode="border", align_corners=False)
+
+
+def face_logits(model: Any, x_u8: np.ndarray, batch: int = 512, tta: bool = True) -> np.ndarray:
+    """Logits ``[N, C]`` of the CNN for uint8 crops ``[N, 48, 48]`` (mean with the mirror)."""
+    import torch
+
+    model.eval()
+    outs = []
+    with torch.no_grad():
+        for i in range(0, len(x_u8), batch):
+            xb = torch.from_numpy(center_crop(x_u8[i : i + batch])).float().div_(255)
+            xb = xb.unsqueeze(1).contiguous(memory_format=torch.channels_last)
+            lo = model(xb)
+            if tta:
+                lo = (lo + model(torch.flip(xb, dims=[3]))) / 2
+            outs.append(lo.numpy())
+    return np.concatenate(outs)
+
+
+def train_cnn(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    lr: float,
+    seed: int,
+    val: tuple[np.ndarray, np.ndarray] | None = None,
+    batch: int = 128,
+    onecycle: bool = True,
+    tag: str = "",
+) -> tuple[Any, list[dict[str, float]]]:
+    """Train ``model`` in place with AdamW (+ OneCycle), label smoothing 0.1, augmentation.
+
+    With ``val``, the weights of the epoch with the best validation accuracy are restored
+    at the end. Returns the model and a per-epoch history.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    gen = torch.Generator().manual_seed(seed)
+    model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
+    steps = epochs * int(np.ceil(len(x) / batch))
+    sched = (
+        torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
+        if onecycle
+        else torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    )
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y).long()
+    history: list[dict[str, float]] = []
+    best: tuple[float, dict[str, Any]] | None = None
+    for ep in range(epochs):
+        t0 = time.time()
+        model.train()
+        perm = torch.randperm(len(x), generator=gen)
+        tot, n = 0.0, 0
+        for i in range(0, len(x), batch):
+            idx = perm[i : i + batch]
+            xb = xt[idx].float().div_(255).unsqueeze(1)
+            xb = center_crop(augment(xb, gen)).contiguous(memory_format=torch.channels_last)
+            loss = F.cross_entropy(model(xb), yt[idx], label_smoothing=0.1)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            tot += float(loss.detach()) * len(idx)
+            n += len(idx)
+            if (i // batch) % 50 == 49:
+                log(f"{tag} epoch {ep + 1} step {i // batch + 1}: loss {tot / n:.4f}")
+        rec = {"epoch": ep + 1, "loss": tot / n, "seconds": time.time() - t0}
+        if val is not None:
+            rec["val_acc"] = float((face_logits(model, val[0]).argmax(1) == val[1]).mean())
+            if best is None or rec["val_acc"] > best[0]:
+                best = (rec["val_acc"], {k: v.clone() for k, v in model.state_dict().items()})
+        history.append(rec)
+        log(f"{tag} epoch {ep + 1}/{epochs} " + " ".join(f"{k}={v:.4f}" for k, v in rec.items()))
+    if best is not None:
+        model.load_state_dict(best[1])
+    return model, history
+
+
+def wise_interpolate(stage_a: Any, stage_b: Any, alpha: float) -> Any:
+    """A copy of ``stage_b`` whose float weights and BatchNorm statistics are
+    ``(1 - alpha) * stage_a + alpha * stage_b`` (integer buffers are taken from stage B)."""
+    import copy
+
+    out = copy.deepcopy(stage_b)
+    a, b = stage_a.state_dict(), stage_b.state_dict()
+    out.load_state_dict({k: ((1 - alpha) * a[k] + alpha * v) if v.is_floating_point() else v
+                         for k, v in b.items()})  # fmt: skip
+    return out
+
+
+def average_weights(models: list[Any]) -> Any:
+    """A copy of ``models[0]`` whose float weights and BatchNorm statistics are the mean over
+    ``models`` (a uniform "model soup" of fine-tunes from one start; Wortsman et al. 2022)."""
+    import copy
+
+    out = copy.deepcopy(models[0])
+    states = [m.state_dict() for m in models]
+    out.load_state_dict({k: sum(s[k] for s in states) / len(states) if v.is_floating_point()
+                         else v for k, v in states[0].items()})  # fmt: skip
+    return out
