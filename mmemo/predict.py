@@ -183,16 +183,35 @@ class Predictor:
         if self.backbone is not None:
             return
         speech = m.cues.prosody is not None and not m.cues.prosody.empty
-        if self.voice is not None and speech:
+        face_seen = m.cues.face is not None and not m.cues.face.empty
+
+        def voice() -> None:
             t0 = time.perf_counter()
             audio = read_audio(path, sample_rate=16000)
             m.voice_features = self.voice.features(audio.samples, audio.sample_rate)
             m.timings["voice"] = time.perf_counter() - t0
-        face_seen = m.cues.face is not None and not m.cues.face.empty
+
+        pending = None
+        if self.voice is not None and speech:
+            if self.face is not None and face_seen:
+                # openSMILE and MediaPipe run in C++ without the GIL: overlap the two heads
+                pending = self._worker().submit(voice)
+            else:
+                voice()
         if self.face is not None and face_seen:
             t0 = time.perf_counter()
             m.face_probs, m.face_detail = self._face_probs(path, info.kind)
             m.timings["face"] = time.perf_counter() - t0
+        if pending is not None:
+            pending.result()  # re-raises the voice path's error, as the serial path would
+
+    def _worker(self) -> Any:
+        """One background thread for the voice features (made at first use)."""
+        if getattr(self, "_executor", None) is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmemo-voice")
+        return self._executor
 
     def _face_probs(self, path: str, kind: str) -> tuple[np.ndarray | None, str]:
         from mmemo.media import read_frames

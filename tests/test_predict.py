@@ -10,6 +10,7 @@ import shutil
 import pytest
 
 from mmemo.cli import main
+from mmemo.data.inputs import InputItem
 from mmemo.prediction import CANONICAL_LABELS, fuse
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -46,6 +47,23 @@ def test_clip_uses_face_and_voice(predictor, media_dir):
     assert pred.emotion == "happy"  # the smiling face decides
     d = pred.to_dict()
     assert json.loads(json.dumps(d))["emotion"] == pred.emotion
+
+
+def test_voice_error_in_the_background_thread_is_reported(media_dir, monkeypatch):
+    """Voice features run beside the face head in a thread; their errors still name the file."""
+    from mmemo.media import MediaError
+    from mmemo.predict import Predictor
+
+    pred = Predictor.from_pretrained("default")
+
+    def broken(samples, sample_rate):
+        raise MediaError(str(media_dir / "face_speech.mp4"), "openSMILE failed on purpose")
+
+    monkeypatch.setattr(pred.voice, "features", broken)
+    ((item, result),) = list(pred.predict_items(
+        [InputItem("clip", str(media_dir / "face_speech.mp4"))], progress=False))  # fmt: skip
+    assert isinstance(result, str) and "openSMILE failed on purpose" in result
+    assert pred._executor is not None  # the threaded path was the one taken
 
 
 def test_faceless_and_speechless_inputs_fail_with_a_reason(predictor, media_dir):
