@@ -66,6 +66,38 @@ def test_voice_error_in_the_background_thread_is_reported(media_dir, monkeypatch
     assert pred._executor is not None  # the threaded path was the one taken
 
 
+def test_small_square_images_are_taken_as_aligned_crops(predictor, tmp_path):
+    """FER2013/CK+48-style 48x48 crops go to the face head as they are; a blank one fails and
+    one with no face the mesh can find is predicted with a note saying so."""
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    from mmemo.models.face_crop import face_crops
+    from mmemo.predict import WHOLE_IMAGE
+
+    crop = face_crops(data.astronaut())[0]
+    Image.fromarray(crop).save(tmp_path / "crop.png")
+    pred = predictor.predict(tmp_path / "crop.png")
+    assert pred.modalities["face"].detail == WHOLE_IMAGE
+    probs = predictor.face.predict_proba(crop[None])[0]
+    top = predictor.face.labels[int(probs.argmax())]
+    assert pred.modalities["face"].probabilities[top] == pytest.approx(float(probs.max()), abs=1e-6)
+    assert not any("no face detected" in w for w in pred.warnings)
+
+    Image.fromarray(np.full((48, 48), 120, np.uint8)).save(tmp_path / "blank.png")
+    with pytest.raises(ValueError, match="blank.png: nothing to predict from"):
+        predictor.predict(tmp_path / "blank.png")
+    noise = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "noise.png")
+    pred = predictor.predict(tmp_path / "noise.png")
+    assert any("no face detected in this 48x48 image" in w for w in pred.warnings)
+    big = np.asarray(Image.fromarray(noise).resize((200, 200)))
+    Image.fromarray(big).save(tmp_path / "noise_big.png")
+    with pytest.raises(ValueError, match="nothing to predict from"):
+        predictor.predict(tmp_path / "noise_big.png")  # larger images still need a face
+
+
 def test_faceless_and_speechless_inputs_fail_with_a_reason(predictor, media_dir):
     with pytest.raises(ValueError, match="nothing to predict from"):
         predictor.predict(media_dir / "silent.wav")
