@@ -71,12 +71,10 @@ def _face_features(face_head: Any, path: str, kind: str) -> np.ndarray | None:
     """Mean penultimate CNN features over the face crops of an image or sampled video frames."""
     import torch
 
-    from mmemo.media import read_frames
-    from mmemo.models.face_crop import face_crops
+    from mmemo.models.face_crop import media_face_crops
     from mmemo.models.heads import center_crop
 
-    frames = read_frames(path, num_frames=1 if kind == "image" else FACE_FRAMES, max_side=640)
-    crops = [c for f in frames.frames for c in face_crops(f, max_faces=1)]
+    crops, _ = media_face_crops(path, kind, FACE_FRAMES)
     if not crops:
         return None
     x = torch.from_numpy(center_crop(np.stack(crops), face_head.crop).astype(np.float32))

@@ -44,11 +44,6 @@ FACE_FRAMES = 8  # frames of a video whose face crops the face head averages
 # weight up to 10 % of features beyond 3 training SDs (the maximum over the training clips
 # is 8.4 %), falling linearly to a floor at 25 %. The floor keeps a voice-only answer intact.
 VOICE_OUTLIER_OK, VOICE_OUTLIER_MAX, VOICE_WEIGHT_FLOOR = 0.10, 0.25, 0.05
-# Images no larger than this (and about square) are taken as an aligned face crop, unless
-# nearly uniform (gray-level s.d. below CROP_MIN_STD).
-CROP_MAX_SIDE = 64
-CROP_MIN_STD = 8.0
-WHOLE_IMAGE = "the whole image as an aligned face crop"
 AU_FPS = 5.0  # frame rate of the AU measurement behind the cue text and rationale
 
 
@@ -174,6 +169,7 @@ class Predictor:
     def _measure_media(self, m: _Measured) -> None:
         from mmemo.encoders.pipeline import extract_cues
         from mmemo.media import probe, read_audio
+        from mmemo.models.face_crop import is_crop_sized
 
         path = m.item.path
         info = probe(path)
@@ -189,10 +185,9 @@ class Predictor:
             return
         speech = m.cues.prosody is not None and not m.cues.prosody.empty
         face_seen = m.cues.face is not None and not m.cues.face.empty
-        # A small square image (FER2013/CK+48 style) is an aligned face crop already: it is fed
-        # to the face head as it is. Re-detecting and re-framing it lost 1.3 points on 700 FER
-        # PublicTest images (0.621 vs 0.634), and the detector misses 10 % of such faces.
-        as_crop = info.kind == "image" and _crop_sized(info)
+        # a small square image (FER2013/CK+48 style) is an aligned face crop already: the face
+        # head reads it even where the mesh behind the cues found no face
+        as_crop = info.kind == "image" and is_crop_sized(info.width, info.height)
 
         def voice() -> None:
             t0 = time.perf_counter()
@@ -209,7 +204,7 @@ class Predictor:
                 voice()
         if self.face is not None and (face_seen or as_crop):
             t0 = time.perf_counter()
-            m.face_probs, m.face_detail = self._face_probs(path, info.kind, whole=as_crop)
+            m.face_probs, m.face_detail = self._face_probs(path, info.kind)
             m.timings["face"] = time.perf_counter() - t0
             if as_crop and not face_seen and m.face_probs is not None:
                 m.warnings.append(
@@ -227,25 +222,14 @@ class Predictor:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmemo-voice")
         return self._executor
 
-    def _face_probs(
-        self, path: str, kind: str, whole: bool = False
-    ) -> tuple[np.ndarray | None, str]:
-        """Mean face-head probabilities over the face crops of an image or sampled frames;
-        ``whole``: the (small, square) image is the crop itself, unless it is blank."""
-        from mmemo.media import read_frames
-        from mmemo.models.face_crop import face_crops, to_face_input
+    def _face_probs(self, path: str, kind: str) -> tuple[np.ndarray | None, str]:
+        """Mean face-head probabilities over the face crops of an image or sampled frames."""
+        from mmemo.models.face_crop import media_face_crops
 
-        frames = read_frames(path, num_frames=1 if kind == "image" else FACE_FRAMES, max_side=640)
-        if whole:
-            crop = to_face_input(frames.frames[0])
-            if float(crop.std()) < CROP_MIN_STD:
-                return None, "no face: the image is blank"
-            return self.face.predict_proba(crop[None])[0], WHOLE_IMAGE
-        crops = [c for frame in frames.frames for c in face_crops(frame, max_faces=1)]
+        crops, detail = media_face_crops(path, kind, FACE_FRAMES)
         if not crops:
-            return None, f"no face crop in {len(frames)} frames"
-        probs = self.face.predict_proba(np.stack(crops))
-        return probs.mean(axis=0), f"{len(crops)} face crops from {len(frames)} frames"
+            return None, detail
+        return self.face.predict_proba(np.stack(crops)).mean(axis=0), detail
 
     # ------------------------------------------------------------------ pass two
     def _voice_probs(self, measured: list[_Measured]) -> dict[int, tuple[np.ndarray, bool]]:
@@ -382,12 +366,6 @@ def _load_backbone(model: str | Path) -> Any:
             f"cannot load model {model!r}: {exc}. Give 'default', a folder with "
             "speech/face/text heads (mmemo finetune), or a checkpoint folder from mmemo train."
         ) from exc
-
-
-def _crop_sized(info: Any) -> bool:
-    """A small, about square image: the size of the aligned face crops of FER2013/CK+48."""
-    w, h = info.width or 0, info.height or 0
-    return 0 < max(w, h) <= CROP_MAX_SIDE and 0.8 <= w / max(h, 1) <= 1.25
 
 
 def _has_evidence(m: _Measured) -> bool:

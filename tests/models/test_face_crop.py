@@ -72,3 +72,31 @@ def test_detected_crop_reframes_a_ckplus_face(shared_data):
 def test_no_face_gives_empty_list():
     flat = np.full((120, 120, 3), 90, np.uint8)
     assert face_crops(flat) == []
+
+
+def test_is_crop_sized_golden():
+    from mmemo.models.face_crop import is_crop_sized
+
+    assert is_crop_sized(48, 48) and is_crop_sized(64, 56)
+    assert not is_crop_sized(65, 65) and not is_crop_sized(48, 30)
+    assert not is_crop_sized(None, None) and not is_crop_sized(0, 0)
+
+
+def test_media_face_crops_small_images_are_the_crop(tmp_path):
+    from PIL import Image
+    from skimage import data
+
+    from mmemo.models.face_crop import WHOLE_IMAGE, media_face_crops
+
+    Image.fromarray(data.astronaut()).save(tmp_path / "big.png")
+    crops, detail = media_face_crops(str(tmp_path / "big.png"), "image", 8)
+    assert len(crops) == 1 and crops[0].shape == (48, 48) and "1 face crops" in detail
+    Image.fromarray(crops[0]).save(tmp_path / "crop.png")
+    again, detail = media_face_crops(str(tmp_path / "crop.png"), "image", 8)
+    assert detail == WHOLE_IMAGE
+    np.testing.assert_array_equal(again[0], crops[0])  # used as it is, not re-framed
+    Image.fromarray(np.full((48, 48), 90, np.uint8)).save(tmp_path / "blank.png")
+    assert media_face_crops(str(tmp_path / "blank.png"), "image", 8) == (
+        [],
+        "no face: the image is blank",
+    )
