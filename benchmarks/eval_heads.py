@@ -80,11 +80,9 @@ def eval_face(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
     head = FaceHead.load(heads)
     faces = th.face_data(data, cache)
     x, y = faces["fer_publictest_x"], faces["fer_publictest_y"]
-    lms = face_landmarks(faces, cache)
     # the cached landmarks are what the head would measure itself (same FaceMesh call)
-    probs = head.predict_proba(
-        x, landmarks=lms["fer_publictest"] if head.geometry is not None else None
-    )
+    lms = face_landmarks(faces, cache) if head.geometry is not None else None
+    probs = head.predict_proba(x, landmarks=lms["fer_publictest"] if lms else None)
     pred = probs.argmax(1)
     acc = float((pred == y).mean())
     out = {
@@ -107,8 +105,12 @@ def eval_face(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
             GroupKFold(th.CK_FOLDS).split(idx, groups=faces["ck_subject"])
         ):
             m = th._finetune(stage_a, faces, tr, k + 1)
-            geo = fit_geometry(faces, lms, tr) if head.geometry is not None else None
-            folds.append(th._ck_acc(m, faces["ck_x"][te], faces["ck_y"][te], geo, lms["ck"][te]))
+            geo = fit_geometry(faces, lms, tr) if lms else None
+            folds.append(
+                th._ck_acc(
+                    m, faces["ck_x"][te], faces["ck_y"][te], geo, lms["ck"][te] if lms else None
+                )
+            )
         out["ckplus_subject_cv5_acc"] = th._mean_std(folds)
     return out
 

@@ -50,87 +50,33 @@ def inner_cv(stage_a, faces, idx: np.ndarray, seed: int) -> dict[tuple, float]:
     return out
 
 
-ALPHAS = (0.6, 0.7, 0.8, 0.9, 1.0)  # WiSE-FT weights of stage B considered by --alpha-select
-FER_FLOOR = 0.625  # the FER PublicTest accuracy an alpha must keep (the target is 0.62)
-
-
-def pick_alpha(stage_a, faces, idx: np.ndarray, seed: int, setting: tuple) -> tuple[float, dict]:
-    """WiSE-FT alpha by a 3-fold subject CV inside ``idx``: the highest CK+ accuracy among the
-    alphas whose models keep FER PublicTest >= FER_FLOOR (the smallest alpha if none does)."""
-    from sklearn.model_selection import GroupKFold
-
-    ck = {a: [] for a in ALPHAS}
-    fer = {a: [] for a in ALPHAS}
-    fer_x, fer_y = faces["fer_publictest_x"], faces["fer_publictest_y"]
-    groups = faces["ck_subject"][idx]
-    for k, (tr, te) in enumerate(GroupKFold(INNER_FOLDS).split(idx, groups=groups)):
-        plain = th._finetune(stage_a, faces, idx[tr], seed + 100 + k, *setting, alpha=1.0)
-        for a in ALPHAS:
-            m = th.wise_interpolate(stage_a, plain, a)
-            ck[a].append(th._ck_acc(m, faces["ck_x"][idx[te]], faces["ck_y"][idx[te]]))
-            fer[a].append(float((th.face_logits(m, fer_x).argmax(1) == fer_y).mean()))
-    table = {a: (float(np.mean(ck[a])), float(np.mean(fer[a]))) for a in ALPHAS}
-    ok = [a for a in ALPHAS if table[a][1] >= FER_FLOOR]
-    best = max(ok, key=lambda a: table[a][0]) if ok else min(ALPHAS)
-    th.log("  alpha inner CV (CK+, FER): " + ", ".join(
-        f"{a}: {c:.3f}/{f:.3f}" for a, (c, f) in table.items()) + f" -> {best}")  # fmt: skip
-    return best, {str(a): v for a, v in table.items()}
-
-
-def alpha_select(args, stage_a, faces) -> int:
-    """Nested CV of the WiSE-FT alpha, stage-B setting fixed to ``args.fixed``."""
-    from sklearn.model_selection import GroupKFold
-
-    fer_x, fer_y = faces["fer_publictest_x"], faces["fer_publictest_y"]
-    idx = np.arange(len(faces["ck_y"]))
-    outer = []
-    for k, (tr, te) in enumerate(GroupKFold(th.CK_FOLDS).split(idx, groups=faces["ck_subject"])):
-        alpha, table = pick_alpha(stage_a, faces, tr, k + 1, args.fixed)
-        plain = th._finetune(stage_a, faces, tr, k + 1, *args.fixed, alpha=1.0)
-        m = th.wise_interpolate(stage_a, plain, alpha)
-        rec = {"fold": k + 1, "alpha": alpha, "inner": table,
-               "ck_acc": th._ck_acc(m, faces["ck_x"][te], faces["ck_y"][te]),
-               "fer_acc": float((th.face_logits(m, fer_x).argmax(1) == fer_y).mean())}  # fmt: skip
-        outer.append(rec)
-        th.log(f"outer fold {k + 1}: alpha {alpha}, CK+ {rec['ck_acc']:.4f}, "
-               f"FER {rec['fer_acc']:.4f}")  # fmt: skip
-    accs = [o["ck_acc"] for o in outer]
-    fers = [o["fer_acc"] for o in outer]
-    th.log(
-        f"nested alpha: CK+ {np.mean(accs):.4f} +- {np.std(accs):.4f} "
-        f"({np.round(accs, 3).tolist()}); FER {np.mean(fers):.4f} +- {np.std(fers):.4f}"
-    )
-    alpha, table = pick_alpha(stage_a, faces, idx, 0, args.fixed)
-    th.log(f"alpha for shipping (3-fold CV over all subjects): {alpha}")
-    result = {"outer": outer, "ck_mean": float(np.mean(accs)), "ck_std": float(np.std(accs)),
-              "fer_mean": float(np.mean(fers)), "alpha_all": alpha, "table_all": table}  # fmt: skip
-    print(json.dumps(result, indent=1))
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=1))
-    return 0
+ALPHAS = (0.6, 0.7, 0.8, 0.9, 1.0)  # WiSE-FT weights of stage B considered
+FER_FLOOR = 0.625  # the FER PublicTest accuracy a setting must keep (the target is 0.62)
 
 
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)  # geometry weights for --geometry-select
 
 
-def grid_scores(stage_a, faces, lms, idx: np.ndarray, seed: int, setting: tuple) -> dict:
+def grid_scores(
+    stage_a, faces, lms, idx: np.ndarray, seed: int, setting: tuple, weights: tuple
+) -> dict:
     """(alpha, geometry weight) -> (CK+, FER PublicTest) accuracy, means over a 3-fold subject
     CV inside ``idx``: the CNN fine-tuned and the geometry classifier fitted on each inner
-    training part."""
+    training part (not fitted when every weight is 0)."""
     from sklearn.model_selection import GroupKFold
 
-    ck: dict[tuple, list] = {(a, w): [] for a in ALPHAS for w in WEIGHTS}
-    fer: dict[tuple, list] = {(a, w): [] for a in ALPHAS for w in WEIGHTS}
+    ck: dict[tuple, list] = {(a, w): [] for a in ALPHAS for w in weights}
+    fer: dict[tuple, list] = {(a, w): [] for a in ALPHAS for w in weights}
     fer_x, fer_y = faces["fer_publictest_x"], faces["fer_publictest_y"]
     for k, (tr, te) in enumerate(
         GroupKFold(INNER_FOLDS).split(idx, groups=faces["ck_subject"][idx])
     ):
         plain = th._finetune(stage_a, faces, idx[tr], seed + 100 + k, *setting, alpha=1.0)
-        geo = fit_geometry(faces, lms, idx[tr])
+        geo = fit_geometry(faces, lms, idx[tr]) if any(weights) else None
         for a in ALPHAS:
             m = th.wise_interpolate(stage_a, plain, a)
             lo_ck, lo_fer = th.face_logits(m, faces["ck_x"][idx[te]]), th.face_logits(m, fer_x)
-            for w in WEIGHTS:
+            for w in weights:
                 fused = fused_logits(lo_ck, geo, lms["ck"][idx[te]], w)
                 ck[(a, w)].append(th.ck_accuracy(fused, faces["ck_y"][idx[te]]))
                 fused = fused_logits(lo_fer, geo, lms["fer_publictest"], w)
@@ -147,12 +93,14 @@ def pick_pair(table: dict) -> tuple:
 
 
 def _table_lines(table: dict) -> str:
+    weights = sorted({w for _, w in table})
     return "\n".join(f"  a={a}: " + " ".join(f"w{w}: {table[(a, w)][0]:.3f}/{table[(a, w)][1]:.3f}"
-                      for w in WEIGHTS) for a in ALPHAS)  # fmt: skip
+                      for w in weights) for a in ALPHAS)  # fmt: skip
 
 
-def geometry_select(args, stage_a, faces) -> int:
-    """Nested CV of (WiSE-FT alpha, geometry weight), stage-B setting fixed to ``args.fixed``."""
+def geometry_select(args, stage_a, faces, weights: tuple = WEIGHTS) -> int:
+    """Nested CV of (WiSE-FT alpha, geometry weight), stage-B setting fixed to ``args.fixed``;
+    ``weights=(0.0,)`` (``--alpha-select``) chooses the alpha of the CNN alone."""
     from sklearn.model_selection import GroupKFold
 
     lms = face_landmarks(faces, args.cache)
@@ -161,11 +109,12 @@ def geometry_select(args, stage_a, faces) -> int:
     for k, (tr, te) in enumerate(GroupKFold(th.CK_FOLDS).split(idx, groups=faces["ck_subject"])):
         if args.outer_folds and k + 1 not in args.outer_folds:
             continue
-        table = grid_scores(stage_a, faces, lms, tr, k + 1, args.fixed)
+        table = grid_scores(stage_a, faces, lms, tr, k + 1, args.fixed, weights)
         a, w = pick_pair(table)
         th.log(f"outer fold {k + 1} inner CV (CK+/FER):\n{_table_lines(table)}\n  -> a={a}, w={w}")
         plain = th._finetune(stage_a, faces, tr, k + 1, *args.fixed, alpha=1.0)
-        m, geo = th.wise_interpolate(stage_a, plain, a), fit_geometry(faces, lms, tr)
+        m = th.wise_interpolate(stage_a, plain, a)
+        geo = fit_geometry(faces, lms, tr) if w else None
         lo = th.face_logits(m, faces["ck_x"][te])
         rec = {"fold": k + 1, "alpha": a, "weight": w, "inner": table[(a, w)],
                "ck_acc": th.ck_accuracy(fused_logits(lo, geo, lms["ck"][te], w), faces["ck_y"][te]),
@@ -183,7 +132,7 @@ def geometry_select(args, stage_a, faces) -> int:
     result = {"soup": th.FT_SOUP, "outer": outer, "ck_mean": float(np.mean(accs or [np.nan])),
               "ck_std": float(np.std(accs or [np.nan])), "fer_mean": float(np.mean(fers or [np.nan]))}  # fmt: skip
     if not args.outer_folds or 0 in args.outer_folds:
-        table = grid_scores(stage_a, faces, lms, idx, 0, args.fixed)
+        table = grid_scores(stage_a, faces, lms, idx, 0, args.fixed, weights)
         chosen = pick_pair(table)
         th.log(f"3-fold CV over all subjects:\n{_table_lines(table)}\n  for shipping: {chosen}")
         result.update(chosen=list(chosen), table_all={f"{a},{w}": v for (a, w), v in table.items()})
@@ -211,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
                     int(v.split(",")[2])), default=None, metavar="EPOCHS,LR,REPLAY",
                     help="skip the inner selection and fine-tune every outer fold with this")  # fmt: skip
     ap.add_argument("--alpha-select", action="store_true",
-                    help="nested CV of the WiSE-FT alpha (needs --fixed): CK+ accuracy, "
-                    f"subject to FER PublicTest >= {FER_FLOOR}")  # fmt: skip
+                    help="nested CV of the WiSE-FT alpha of the CNN alone (needs --fixed): "
+                    "--geometry-select with geometry weight 0 only")  # fmt: skip
     ap.add_argument("--geometry-select", action="store_true",
                     help="nested CV of the WiSE-FT alpha and the landmark-geometry fusion weight "
                     f"(needs --fixed): CK+ accuracy, subject to FER PublicTest >= {FER_FLOOR}")  # fmt: skip
@@ -235,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     faces = th.face_data(args.data, args.cache)
     stage_a, _ = th.face_stage_a(faces, args.cache, 0)
     if args.alpha_select:
-        return alpha_select(args, stage_a, faces)
+        return geometry_select(args, stage_a, faces, weights=(0.0,))
     if args.geometry_select:
         return geometry_select(args, stage_a, faces)
     fer_x, fer_y = faces["fer_publictest_x"], faces["fer_publictest_y"]

@@ -81,6 +81,7 @@ class Predictor:
         name: str = "default",
     ) -> None:
         self.voice, self.face, self.text, self.backbone = voice, face, text, backbone
+        self._executor: Any = None  # the voice-feature thread, made at first use
         self.modalities = set(modalities)
         self.weights = dict(DEFAULT_WEIGHTS, **(weights or {}))
         self.name = name
@@ -216,7 +217,7 @@ class Predictor:
 
     def _worker(self) -> Any:
         """One background thread for the voice features (made at first use)."""
-        if getattr(self, "_executor", None) is None:
+        if self._executor is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmemo-voice")

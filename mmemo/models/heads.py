@@ -477,18 +477,12 @@ class FaceHead:
         """
         logits = self.logits(crops, batch)
         if self.geometry is not None and len(logits):
-            from mmemo.models.face_geometry import (
-                crop_landmarks,
-                fuse,
-                geometry_features,
-                log_softmax,
-            )
+            from mmemo.models.face_geometry import crop_landmarks, fused_logits
 
-            x = np.asarray(crops)
-            lm = crop_landmarks(x.reshape(-1, *x.shape[-2:])) if landmarks is None else landmarks
-            feats, found = geometry_features(lm)
-            logits = fuse(logits, log_softmax(self.geometry.logits(feats)), found,
-                          self.geometry_weight)  # fmt: skip
+            if landmarks is None:
+                x = np.asarray(crops)
+                landmarks = crop_landmarks(x.reshape(-1, *x.shape[-2:]))
+            logits = fused_logits(logits, self.geometry, landmarks, self.geometry_weight)
         return softmax(logits / self.temperature)
 
     def logits(self, crops: np.ndarray, batch: int = 256) -> np.ndarray:

@@ -71,14 +71,10 @@ def fit_geometry(
 def fused_logits(
     cnn_logits: np.ndarray, geometry: Any | None, landmarks: np.ndarray, weight: float = GEO_WEIGHT
 ) -> np.ndarray:
-    """CNN logits fused with the geometry classifier's log-probabilities (``geometry`` None:
-    the CNN logits unchanged)."""
-    if geometry is None or weight == 0:
-        return cnn_logits
-    from mmemo.models.face_geometry import fuse, geometry_features, log_softmax
+    """:func:`mmemo.models.face_geometry.fused_logits` with the shipped weight by default."""
+    from mmemo.models.face_geometry import fused_logits as fuse_geometry
 
-    feats, found = geometry_features(landmarks)
-    return fuse(cnn_logits, log_softmax(geometry.logits(feats)), found, weight)
+    return fuse_geometry(cnn_logits, geometry, landmarks, weight)
 
 
 def geometry_config() -> dict[str, Any]:
