@@ -13,7 +13,7 @@
 - text: the shipped head on MELD dev (weighted F1, accuracy), if the text extra is installed.
 
 Every head also reports the ECE (15 bins) of its probabilities with its shipped calibration
-temperature (``mmemo.training.calibrate_heads``) on the same held-out data.
+temperature (``mmemo.heads.calibrate``) on the same held-out data.
 """
 
 from __future__ import annotations
@@ -26,11 +26,17 @@ from pathlib import Path
 
 import numpy as np
 
-from mmemo.models.heads import FACE_LABELS, FaceHead, SpeechHead, TextHead, default_dir
-from mmemo.training import train_heads as th
-from mmemo.training.calibrate_heads import ece
-from mmemo.training.train_face_geometry import face_landmarks, fit_geometry
-from mmemo.training.train_text import meld_rows
+from mmemo.heads.bundle import HeadError, default_dir
+from mmemo.heads.calibration import ece
+from mmemo.heads.face.data import face_data
+from mmemo.heads.face.model import FACE_LABELS, FaceHead
+from mmemo.heads.face.train import CK_FOLDS, _ck_acc, _finetune, face_stage_a
+from mmemo.heads.face.train_geometry import face_landmarks, fit_geometry
+from mmemo.heads.report import mean_std, uar
+from mmemo.heads.text.meld import meld_rows
+from mmemo.heads.text.model import TextHead
+from mmemo.heads.voice.model import SpeechHead
+from mmemo.heads.voice.train import fit_speech, ravdess_features, ravdess_files, score_speech
 
 
 def eval_speech(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
@@ -38,7 +44,7 @@ def eval_speech(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
 
     head = SpeechHead.load(heads)
     rows, ys, actors = [], [], []
-    for f, y, actor in th.ravdess_files(data):
+    for f, y, actor in ravdess_files(data):
         if actor < 17:
             continue
         try:
@@ -54,9 +60,9 @@ def eval_speech(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
     out = {
         "ravdess_actors_17_20_n": len(y),
         "clip_acc": float((clip == y).mean()),
-        "clip_uar": th._uar(y, clip),
+        "clip_uar": uar(y, clip),
         "speaker_norm_acc": float((spk == y).mean()),
-        "speaker_norm_uar": th._uar(y, spk),
+        "speaker_norm_uar": uar(y, spk),
         "clip_ece": ece(p_clip, y),
         "speaker_norm_ece": ece(p_spk, y),
         "per_actor_speaker_norm_acc": {
@@ -66,19 +72,19 @@ def eval_speech(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
     if cv:
         from sklearn.model_selection import GroupKFold
 
-        Xa, ya, aa = th.ravdess_features(data, cache)
+        Xa, ya, aa = ravdess_features(data, cache)
         folds = {"clip": [], "speaker": []}
         for tr, te in GroupKFold(5).split(Xa, ya, aa):
-            r = th.score_speech(th.fit_speech(Xa[tr], ya[tr], aa[tr]), Xa[te], ya[te], aa[te])
+            r = score_speech(fit_speech(Xa[tr], ya[tr], aa[tr]), Xa[te], ya[te], aa[te])
             for k in folds:
                 folds[k].append(r[k]["acc"])
-        out["cv5_all_actors_acc"] = {k: th._mean_std(v) for k, v in folds.items()}
+        out["cv5_all_actors_acc"] = {k: mean_std(v) for k, v in folds.items()}
     return out
 
 
 def eval_face(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
     head = FaceHead.load(heads)
-    faces = th.face_data(data, cache)
+    faces = face_data(data, cache)
     x, y = faces["fer_publictest_x"], faces["fer_publictest_y"]
     # the cached landmarks are what the head would measure itself (same FaceMesh call)
     lms = face_landmarks(faces, cache) if head.geometry is not None else None
@@ -89,7 +95,7 @@ def eval_face(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
         "fer2013_publictest_n": len(y),
         "fer2013_publictest_acc": acc,
         "fer2013_publictest_acc_stderr": float(np.sqrt(acc * (1 - acc) / len(y))),
-        "fer2013_publictest_uar": th._uar(y, pred),
+        "fer2013_publictest_uar": uar(y, pred),
         "fer2013_publictest_ece": ece(probs, y),  # T was fitted here (validation split)
         "fer2013_publictest_recall": {
             FACE_LABELS[c]: float((pred[y == c] == c).mean()) for c in np.unique(y)
@@ -98,20 +104,18 @@ def eval_face(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
     if cv:
         from sklearn.model_selection import GroupKFold
 
-        stage_a, _ = th.face_stage_a(faces, cache)
+        stage_a, _ = face_stage_a(faces, cache)
         idx = np.arange(len(faces["ck_y"]))
         folds = []
-        for k, (tr, te) in enumerate(
-            GroupKFold(th.CK_FOLDS).split(idx, groups=faces["ck_subject"])
-        ):
-            m = th._finetune(stage_a, faces, tr, k + 1)
+        for k, (tr, te) in enumerate(GroupKFold(CK_FOLDS).split(idx, groups=faces["ck_subject"])):
+            m = _finetune(stage_a, faces, tr, k + 1)
             geo = fit_geometry(faces, lms, tr) if lms else None
             folds.append(
-                th._ck_acc(
+                _ck_acc(
                     m, faces["ck_x"][te], faces["ck_y"][te], geo, lms["ck"][te] if lms else None
                 )
             )
-        out["ckplus_subject_cv5_acc"] = th._mean_std(folds)
+        out["ckplus_subject_cv5_acc"] = mean_std(folds)
     return out
 
 
@@ -153,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[name] = eval_face(args.data, heads, args.cv, args.cache)
             else:
                 results[name] = eval_text(args.data, heads)
-        except (th.HeadError, OSError, ValueError, ImportError) as exc:
+        except (HeadError, OSError, ValueError, ImportError) as exc:
             print(f"{name}: failed: {exc}", file=sys.stderr)
             failed += 1
             continue

@@ -27,8 +27,20 @@ from pathlib import Path
 
 import numpy as np
 
-from mmemo.training import train_heads as th
-from mmemo.training.train_face_geometry import face_landmarks, fit_geometry, fused_logits
+import mmemo.heads.face.train as face_train
+from mmemo.heads.face.cnn import face_logits, wise_interpolate
+from mmemo.heads.face.data import face_data
+from mmemo.heads.face.train import (
+    CK_FOLDS,
+    FT_SOUP,
+    FT_WISE_ALPHA,
+    _ck_acc,
+    _finetune,
+    ck_accuracy,
+    face_stage_a,
+)
+from mmemo.heads.face.train_geometry import face_landmarks, fit_geometry, fused_logits
+from mmemo.heads.report import log
 
 # (epochs, lr, FER replay images); the first is the shipped setting before this selection
 GRID = ((5, 5e-4, 1500), (12, 1e-3, 1500), (12, 1e-3, 3000))
@@ -43,10 +55,10 @@ def inner_cv(stage_a, faces, idx: np.ndarray, seed: int) -> dict[tuple, float]:
     for g in GRID:
         accs = []
         for k, (tr, te) in enumerate(GroupKFold(INNER_FOLDS).split(idx, groups=groups)):
-            m = th._finetune(stage_a, faces, idx[tr], seed + 100 + k, *g, alpha=1.0)
-            accs.append(th._ck_acc(m, faces["ck_x"][idx[te]], faces["ck_y"][idx[te]]))
+            m = _finetune(stage_a, faces, idx[tr], seed + 100 + k, *g, alpha=1.0)
+            accs.append(_ck_acc(m, faces["ck_x"][idx[te]], faces["ck_y"][idx[te]]))
         out[g] = float(np.mean(accs))
-        th.log(f"  inner CV {g}: {out[g]:.4f} ({np.round(accs, 3).tolist()})")
+        log(f"  inner CV {g}: {out[g]:.4f} ({np.round(accs, 3).tolist()})")
     return out
 
 
@@ -71,14 +83,14 @@ def grid_scores(
     for k, (tr, te) in enumerate(
         GroupKFold(INNER_FOLDS).split(idx, groups=faces["ck_subject"][idx])
     ):
-        plain = th._finetune(stage_a, faces, idx[tr], seed + 100 + k, *setting, alpha=1.0)
+        plain = _finetune(stage_a, faces, idx[tr], seed + 100 + k, *setting, alpha=1.0)
         geo = fit_geometry(faces, lms, idx[tr]) if any(weights) else None
         for a in ALPHAS:
-            m = th.wise_interpolate(stage_a, plain, a)
-            lo_ck, lo_fer = th.face_logits(m, faces["ck_x"][idx[te]]), th.face_logits(m, fer_x)
+            m = wise_interpolate(stage_a, plain, a)
+            lo_ck, lo_fer = face_logits(m, faces["ck_x"][idx[te]]), face_logits(m, fer_x)
             for w in weights:
                 fused = fused_logits(lo_ck, geo, lms["ck"][idx[te]], w)
-                ck[(a, w)].append(th.ck_accuracy(fused, faces["ck_y"][idx[te]]))
+                ck[(a, w)].append(ck_accuracy(fused, faces["ck_y"][idx[te]]))
                 fused = fused_logits(lo_fer, geo, lms["fer_publictest"], w)
                 fer[(a, w)].append(float((fused.argmax(1) == fer_y).mean()))
     return {g: (float(np.mean(ck[g])), float(np.mean(fer[g]))) for g in ck}
@@ -106,35 +118,35 @@ def geometry_select(args, stage_a, faces, weights: tuple = WEIGHTS) -> int:
     lms = face_landmarks(faces, args.cache)
     idx = np.arange(len(faces["ck_y"]))
     outer = []
-    for k, (tr, te) in enumerate(GroupKFold(th.CK_FOLDS).split(idx, groups=faces["ck_subject"])):
+    for k, (tr, te) in enumerate(GroupKFold(CK_FOLDS).split(idx, groups=faces["ck_subject"])):
         if args.outer_folds and k + 1 not in args.outer_folds:
             continue
         table = grid_scores(stage_a, faces, lms, tr, k + 1, args.fixed, weights)
         a, w = pick_pair(table)
-        th.log(f"outer fold {k + 1} inner CV (CK+/FER):\n{_table_lines(table)}\n  -> a={a}, w={w}")
-        plain = th._finetune(stage_a, faces, tr, k + 1, *args.fixed, alpha=1.0)
-        m = th.wise_interpolate(stage_a, plain, a)
+        log(f"outer fold {k + 1} inner CV (CK+/FER):\n{_table_lines(table)}\n  -> a={a}, w={w}")
+        plain = _finetune(stage_a, faces, tr, k + 1, *args.fixed, alpha=1.0)
+        m = wise_interpolate(stage_a, plain, a)
         geo = fit_geometry(faces, lms, tr) if w else None
-        lo = th.face_logits(m, faces["ck_x"][te])
+        lo = face_logits(m, faces["ck_x"][te])
         rec = {"fold": k + 1, "alpha": a, "weight": w, "inner": table[(a, w)],
-               "ck_acc": th.ck_accuracy(fused_logits(lo, geo, lms["ck"][te], w), faces["ck_y"][te]),
-               "ck_acc_cnn_alone": th.ck_accuracy(lo, faces["ck_y"][te]),
-               "fer_acc": float((fused_logits(th.face_logits(m, faces["fer_publictest_x"]), geo,
+               "ck_acc": ck_accuracy(fused_logits(lo, geo, lms["ck"][te], w), faces["ck_y"][te]),
+               "ck_acc_cnn_alone": ck_accuracy(lo, faces["ck_y"][te]),
+               "fer_acc": float((fused_logits(face_logits(m, faces["fer_publictest_x"]), geo,
                                  lms["fer_publictest"], w).argmax(1)
                                  == faces["fer_publictest_y"]).mean())}  # fmt: skip
         outer.append(rec)
-        th.log(f"outer fold {k + 1}: CK+ {rec['ck_acc']:.4f} (CNN alone "
+        log(f"outer fold {k + 1}: CK+ {rec['ck_acc']:.4f} (CNN alone "
                f"{rec['ck_acc_cnn_alone']:.4f}), FER {rec['fer_acc']:.4f}")  # fmt: skip
     accs, fers = [o["ck_acc"] for o in outer], [o["fer_acc"] for o in outer]
     if outer:
-        th.log(f"nested (alpha, weight): CK+ {np.mean(accs):.4f} +- {np.std(accs):.4f} "
+        log(f"nested (alpha, weight): CK+ {np.mean(accs):.4f} +- {np.std(accs):.4f} "
                f"({np.round(accs, 3).tolist()}); FER {np.mean(fers):.4f} +- {np.std(fers):.4f}")  # fmt: skip
-    result = {"soup": th.FT_SOUP, "outer": outer, "ck_mean": float(np.mean(accs or [np.nan])),
+    result = {"soup": face_train.FT_SOUP, "outer": outer, "ck_mean": float(np.mean(accs or [np.nan])),
               "ck_std": float(np.std(accs or [np.nan])), "fer_mean": float(np.mean(fers or [np.nan]))}  # fmt: skip
     if not args.outer_folds or 0 in args.outer_folds:
         table = grid_scores(stage_a, faces, lms, idx, 0, args.fixed, weights)
         chosen = pick_pair(table)
-        th.log(f"3-fold CV over all subjects:\n{_table_lines(table)}\n  for shipping: {chosen}")
+        log(f"3-fold CV over all subjects:\n{_table_lines(table)}\n  for shipping: {chosen}")
         result.update(chosen=list(chosen), table_all={f"{a},{w}": v for (a, w), v in table.items()})
     print(json.dumps(result, indent=1))
     if args.out:
@@ -153,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--alpha",
         type=float,
-        default=th.FT_WISE_ALPHA,
+        default=FT_WISE_ALPHA,
         help="WiSE-FT weight of stage B, reported beside the plain fine-tune",
     )
     ap.add_argument("--fixed", type=lambda v: (int(v.split(",")[0]), float(v.split(",")[1]),
@@ -168,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--soup",
         type=int,
-        default=th.FT_SOUP,
+        default=FT_SOUP,
         help="stage-B fine-tunes averaged per model (weight-space soup)",
     )
     ap.add_argument("--outer-folds", type=lambda v: [int(f) for f in v.split(",")],
@@ -176,13 +188,13 @@ def main(argv: list[str] | None = None) -> int:
                     "run over processes); with it the all-subject choice is skipped unless "
                     "'0' is listed")  # fmt: skip
     args = ap.parse_args(argv)
-    th.FT_SOUP = args.soup
+    face_train.FT_SOUP = args.soup  # read by _finetune's default
     import torch
 
     torch.set_num_threads(args.threads)
     t0 = time.time()
-    faces = th.face_data(args.data, args.cache)
-    stage_a, _ = th.face_stage_a(faces, args.cache, 0)
+    faces = face_data(args.data, args.cache)
+    stage_a, _ = face_stage_a(faces, args.cache, 0)
     if args.alpha_select:
         return geometry_select(args, stage_a, faces, weights=(0.0,))
     if args.geometry_select:
@@ -190,32 +202,32 @@ def main(argv: list[str] | None = None) -> int:
     fer_x, fer_y = faces["fer_publictest_x"], faces["fer_publictest_y"]
     idx = np.arange(len(faces["ck_y"]))
     outer = []
-    for k, (tr, te) in enumerate(GroupKFold(th.CK_FOLDS).split(idx, groups=faces["ck_subject"])):
-        th.log(f"outer fold {k + 1}/{th.CK_FOLDS}: choosing on {len(tr)} training images")
+    for k, (tr, te) in enumerate(GroupKFold(CK_FOLDS).split(idx, groups=faces["ck_subject"])):
+        log(f"outer fold {k + 1}/{CK_FOLDS}: choosing on {len(tr)} training images")
         scores = {args.fixed: float("nan")} if args.fixed else inner_cv(stage_a, faces, tr, k + 1)
         best = max(scores, key=lambda g: scores[g]) if not args.fixed else args.fixed
-        plain = th._finetune(stage_a, faces, tr, k + 1, *best, alpha=1.0)
+        plain = _finetune(stage_a, faces, tr, k + 1, *best, alpha=1.0)
         rec = {"fold": k + 1, "chosen": list(best), "inner": {str(g): v for g, v in scores.items()}}
-        for name, m in (("", plain), ("wise_", th.wise_interpolate(stage_a, plain, args.alpha))):
-            rec[name + "ck_acc"] = th._ck_acc(m, faces["ck_x"][te], faces["ck_y"][te])
-            rec[name + "fer_acc"] = float((th.face_logits(m, fer_x).argmax(1) == fer_y).mean())
+        for name, m in (("", plain), ("wise_", wise_interpolate(stage_a, plain, args.alpha))):
+            rec[name + "ck_acc"] = _ck_acc(m, faces["ck_x"][te], faces["ck_y"][te])
+            rec[name + "fer_acc"] = float((face_logits(m, fer_x).argmax(1) == fer_y).mean())
         outer.append(rec)
-        th.log(f"outer fold {k + 1}: chose {best}, CK+ {rec['ck_acc']:.4f}, FER PublicTest "
+        log(f"outer fold {k + 1}: chose {best}, CK+ {rec['ck_acc']:.4f}, FER PublicTest "
                f"{rec['fer_acc']:.4f}; WiSE-FT a={args.alpha}: CK+ {rec['wise_ck_acc']:.4f}, "
                f"FER {rec['wise_fer_acc']:.4f}")  # fmt: skip
     for name in ("", "wise_"):
         accs = [o[name + "ck_acc"] for o in outer]
         fers = [o[name + "fer_acc"] for o in outer]
-        th.log(f"{name or 'plain '}CK+ accuracy {np.mean(accs):.4f} +- {np.std(accs):.4f} "
+        log(f"{name or 'plain '}CK+ accuracy {np.mean(accs):.4f} +- {np.std(accs):.4f} "
                f"({np.round(accs, 3).tolist()}); FER PublicTest {np.mean(fers):.4f}")  # fmt: skip
     accs = [o["ck_acc"] for o in outer]
     if args.fixed:
         print(json.dumps(outer, indent=1))
         return 0
-    th.log("setting for the shipped head: 3-fold CV over all subjects")
+    log("setting for the shipped head: 3-fold CV over all subjects")
     final = inner_cv(stage_a, faces, idx, 0)
     chosen = max(GRID, key=lambda g: final[g])
-    th.log(f"chosen for shipping: {chosen} ({time.time() - t0:.0f} s in all)")
+    log(f"chosen for shipping: {chosen} ({time.time() - t0:.0f} s in all)")
     result = {"outer": outer, "nested_mean": float(np.mean(accs)),
               "nested_std": float(np.std(accs)), "all_subjects_inner": {str(g): v for g, v in
               final.items()}, "chosen": list(chosen)}  # fmt: skip

@@ -71,8 +71,8 @@ def _face_features(face_head: Any, path: str, kind: str) -> np.ndarray | None:
     """Mean penultimate CNN features over the face crops of an image or sampled video frames."""
     import torch
 
-    from mmemo.models.face_crop import media_face_crops
-    from mmemo.models.heads import center_crop
+    from mmemo.heads.face.cnn import center_crop
+    from mmemo.heads.face.crop import media_face_crops
 
     crops, _ = media_face_crops(path, kind, FACE_FRAMES)
     if not crops:
@@ -87,8 +87,8 @@ def _face_features(face_head: Any, path: str, kind: str) -> np.ndarray | None:
 def _measure(rows: list[dict], heads: dict[str, Any], progress: bool) -> tuple[list[_Row], list]:
     from tqdm.auto import tqdm
 
+    from mmemo.heads.bundle import HeadError
     from mmemo.media import MediaError, media_kind, probe, read_audio
-    from mmemo.models.heads import HeadError
 
     out, failures = [], []
     for row in tqdm(rows, desc="features", unit="row", disable=not progress):
@@ -136,7 +136,7 @@ def _fit(x: np.ndarray, y: list[str], labels: list[str], C: float = 1.0):
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    from mmemo.models.heads import MLP
+    from mmemo.heads.bundle import MLP
 
     scaler = StandardScaler().fit(x)
     scaler.scale_[scaler.scale_ == 0] = 1.0
@@ -171,14 +171,10 @@ def finetune(
 ) -> FinetuneReport:
     """Fit new heads on the ``emotion`` labels of ``manifest`` and save them in ``out_dir``."""
     from mmemo.data.manifest import read_manifest
-    from mmemo.models.heads import (
-        FaceHead,
-        HeadError,
-        SpeechHead,
-        TextHead,
-        default_dir,
-        save_bundle,
-    )
+    from mmemo.heads.bundle import HeadError, default_dir, save_bundle
+    from mmemo.heads.face.model import FaceHead
+    from mmemo.heads.text.model import TextHead
+    from mmemo.heads.voice.model import SpeechHead
 
     t0 = time.perf_counter()
     rows, report = read_manifest(manifest, task="discrete", on_error="skip")

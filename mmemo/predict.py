@@ -92,7 +92,10 @@ class Predictor:
         cls, model: str | Path = "default", modalities: Iterable[str] | None = None
     ) -> Predictor:
         """``"default"``, a heads folder, a ``mmemo train`` checkpoint folder, or a cached hub id."""
-        from mmemo.models.heads import FaceHead, HeadError, SpeechHead, TextHead, default_dir
+        from mmemo.heads.bundle import HeadError, default_dir
+        from mmemo.heads.face.model import FaceHead
+        from mmemo.heads.text.model import TextHead
+        from mmemo.heads.voice.model import SpeechHead
 
         mods = set(MODALITIES if modalities is None else modalities)
         directory = default_dir() if str(model) == "default" else Path(model)
@@ -145,8 +148,8 @@ class Predictor:
 
     # ------------------------------------------------------------------ pass one
     def _measure(self, item: InputItem) -> _Measured:
+        from mmemo.heads.bundle import HeadError
         from mmemo.media import MediaError
-        from mmemo.models.heads import HeadError
 
         m = _Measured(item)
         try:
@@ -169,8 +172,8 @@ class Predictor:
 
     def _measure_media(self, m: _Measured) -> None:
         from mmemo.encoders.pipeline import extract_cues
+        from mmemo.heads.face.crop import is_crop_sized
         from mmemo.media import probe, read_audio
-        from mmemo.models.face_crop import is_crop_sized
 
         path = m.item.path
         info = probe(path)
@@ -225,7 +228,7 @@ class Predictor:
 
     def _face_probs(self, path: str, kind: str) -> tuple[np.ndarray | None, str]:
         """Mean face-head probabilities over the face crops of an image or sampled frames."""
-        from mmemo.models.face_crop import media_face_crops
+        from mmemo.heads.face.crop import media_face_crops
 
         crops, detail = media_face_crops(path, kind, FACE_FRAMES)
         if not crops:

@@ -73,7 +73,7 @@ def test_small_square_images_are_taken_as_aligned_crops(predictor, tmp_path):
     from PIL import Image
     from skimage import data
 
-    from mmemo.models.face_crop import WHOLE_IMAGE, face_crops
+    from mmemo.heads.face.crop import WHOLE_IMAGE, face_crops
 
     crop = face_crops(data.astronaut())[0]
     Image.fromarray(crop).save(tmp_path / "crop.png")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mmemo.training.face_cnn import augment, average_weights, wise_interpolate
+from mmemo.heads.face.cnn import augment, average_weights, wise_interpolate
 
 
 def test_augment_keeps_shape_range_and_varies():
@@ -20,7 +20,7 @@ def test_augment_keeps_shape_range_and_varies():
 
 def test_wise_interpolate_mixes_weights_and_keeps_int_buffers():
     torch = pytest.importorskip("torch")
-    from mmemo.models.heads import build_face_cnn
+    from mmemo.heads.face.cnn import build_face_cnn
 
     torch.manual_seed(0)
     a, b = build_face_cnn(8), build_face_cnn(8)
@@ -48,7 +48,7 @@ def test_wise_interpolate_mixes_weights_and_keeps_int_buffers():
 
 def test_average_weights_is_the_mean_of_float_tensors():
     torch = pytest.importorskip("torch")
-    from mmemo.models.heads import build_face_cnn
+    from mmemo.heads.face.cnn import build_face_cnn
 
     torch.manual_seed(0)
     models = [build_face_cnn(4) for _ in range(3)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmemo.models.face_geometry import GEOMETRY_DIM, N_POINTS
-from mmemo.training import train_face_geometry as tfg
+from mmemo.heads.face import train_geometry as tfg
+from mmemo.heads.face.geometry import GEOMETRY_DIM, N_POINTS
 
 
 def _landmarks(y: np.ndarray, rng) -> np.ndarray:
@@ -57,7 +57,7 @@ def test_face_landmarks_are_cached_and_remeasured_when_sizes_change(tmp_path, mo
         calls.append(len(x))
         return np.zeros((len(x), N_POINTS, 3), np.float32)
 
-    monkeypatch.setattr("mmemo.models.face_geometry.crop_landmarks", fake)
+    monkeypatch.setattr("mmemo.heads.face.geometry.crop_landmarks", fake)
     faces = {f"{k}_x": np.zeros((n, 48, 48), np.uint8)
              for k, n in (("ck", 2), ("fer_train", 3), ("fer_publictest", 4))}  # fmt: skip
     out = tfg.face_landmarks(faces, tmp_path)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmemo.models import heads
-from mmemo.models.face_geometry import (
+from mmemo.heads.bundle import MLP, HeadError, save_bundle, softmax
+from mmemo.heads.face.cnn import build_face_cnn
+from mmemo.heads.face.geometry import (
     GEOMETRY_DIM,
     N_POINTS,
     crop_landmarks,
@@ -14,13 +15,13 @@ from mmemo.models.face_geometry import (
     geometry_features,
     log_softmax,
 )
-from mmemo.models.heads import MLP, FaceHead, save_bundle
+from mmemo.heads.face.model import FACE_LABELS, FaceHead
 
 
 def _astronaut_crop() -> np.ndarray:
     from skimage import data
 
-    from mmemo.models.face_crop import face_crops
+    from mmemo.heads.face.crop import face_crops
 
     crops = face_crops(data.astronaut())
     assert len(crops) == 1
@@ -63,7 +64,7 @@ def _face_bundle(tmp_path, geometry: bool):
     import torch
 
     torch.manual_seed(0)
-    model = heads.build_face_cnn(width=4).eval()
+    model = build_face_cnn(width=4).eval()
     tensors = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
     rng = np.random.default_rng(0)
     geo = MLP(
@@ -72,7 +73,7 @@ def _face_bundle(tmp_path, geometry: bool):
         weights=[rng.normal(size=(GEOMETRY_DIM, 8)).astype(np.float32)],
         biases=[np.zeros(8, np.float32)],
     )
-    config = {"labels": list(heads.FACE_LABELS), "arch": {"width": 4},
+    config = {"labels": list(FACE_LABELS), "arch": {"width": 4},
               "input": {"center_crop": 40}, "temperature": 0.9}  # fmt: skip
     if geometry:
         config["geometry"] = {"weight": 0.5}
@@ -88,11 +89,11 @@ def test_face_head_fuses_geometry_where_landmarks_exist(tmp_path):
     lm[1] = np.nan
     cnn = head.logits(crops)
     feats, _ = geometry_features(lm)
-    want_0 = heads.softmax((cnn[:1] + 0.5 * log_softmax(geo.logits(feats[:1]))) / 0.9)
+    want_0 = softmax((cnn[:1] + 0.5 * log_softmax(geo.logits(feats[:1]))) / 0.9)
     probs = head.predict_proba(crops, landmarks=lm)
     np.testing.assert_allclose(probs[0], want_0[0], atol=1e-5)
-    np.testing.assert_allclose(probs[1], heads.softmax(cnn[1:] / 0.9)[0], atol=1e-6)
-    assert not np.allclose(probs[0], heads.softmax(cnn[:1] / 0.9)[0], atol=1e-3)
+    np.testing.assert_allclose(probs[1], softmax(cnn[1:] / 0.9)[0], atol=1e-6)
+    assert not np.allclose(probs[0], softmax(cnn[:1] / 0.9)[0], atol=1e-3)
 
 
 def test_face_head_measures_landmarks_itself_on_a_real_crop(tmp_path):
@@ -113,5 +114,5 @@ def test_face_head_names_missing_geometry_tensors(tmp_path):
     cfg = json.loads(cfg_path.read_text())
     cfg["geometry"] = {"weight": 0.5}
     cfg_path.write_text(json.dumps(cfg))
-    with pytest.raises(heads.HeadError, match="geometry"):
+    with pytest.raises(HeadError, match="geometry"):
         FaceHead.load(tmp_path)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmemo.training.text_context import MeldRow, context_features, meld_meta, previous_index
+from mmemo.heads.text.context import context_features, previous_index
+from mmemo.heads.text.meld import MeldRow, meld_meta
 
 META = [MeldRow(0, 0, "A"), MeldRow(0, 1, "B"), MeldRow(0, 2, "B"), MeldRow(1, 0, "A")]
 
@@ -31,7 +32,7 @@ def test_context_features_golden():
 
 @pytest.mark.data
 def test_meld_meta_matches_meld_rows(shared_data):
-    from mmemo.training.train_text import meld_rows
+    from mmemo.heads.text.meld import meld_rows
 
     meta = meld_meta(shared_data, "dev")
     texts, _ = meld_rows(shared_data, "dev")

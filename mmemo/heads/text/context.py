@@ -1,58 +1,24 @@
 """Dialogue context for the MELD text head: which utterance comes before which.
 
-MELD rows are kept exactly as :func:`mmemo.training.train_text.meld_rows` keeps them (same
+MELD rows are kept exactly as :func:`mmemo.heads.text.meld.meld_rows` keeps them (same
 filter, same order), so row ``i`` here describes row ``i`` of the cached embeddings.
 
-``python -m mmemo.training.text_context --data /work/shared/data`` runs the experiment of
+``python -m mmemo.heads.text.context --data /work/shared/data`` runs the experiment of
 whether the previous utterance(s) help the text head: context variants and C are compared by
 dialogue-grouped CV on MELD train only; MELD dev is reported, never used to choose.
 """
 
 from __future__ import annotations
 
-import csv
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from mmemo.models.heads import TEXT_LABELS
-
-
-@dataclass(frozen=True)
-class MeldRow:
-    """Where one kept MELD utterance sits: dialogue id, utterance id, speaker name."""
-
-    dialogue: int
-    utterance: int
-    speaker: str
-
-
-def meld_meta(data: Path, split: str) -> list[MeldRow]:
-    """Dialogue/utterance ids and speaker of the rows :func:`meld_rows` keeps, in its order."""
-    path = data / "meld" / f"{split}_sent_emo.csv"
-    out = []
-    with open(path, encoding="utf-8", newline="") as f:
-        for line, row in enumerate(csv.DictReader(f), start=2):
-            label = (row.get("Emotion") or "").strip().lower()
-            if label not in TEXT_LABELS or not (row.get("Utterance") or "").strip():
-                continue
-            try:
-                out.append(
-                    MeldRow(
-                        int(row["Dialogue_ID"]),
-                        int(row["Utterance_ID"]),
-                        (row.get("Speaker") or "").strip(),
-                    )
-                )
-            except (KeyError, ValueError) as exc:
-                raise ValueError(f"{path} line {line}: bad dialogue/utterance id ({exc})") from exc
-    return out
-
+from mmemo.heads.text.meld import MeldRow, meld_meta
 
 # --------------------------------------------------------------------------- experiment
-#     python -m mmemo.training.text_context --data /work/shared/data
+#     python -m mmemo.heads.text.context --data /work/shared/data
 # Does the previous utterance help the MiniLM + LR text head? Variants and C are compared by
 # 4-fold CV on MELD train grouped by dialogue; MELD dev is only reported, never used to choose.
 
@@ -103,9 +69,9 @@ def context_features(
 
 
 def _pair_embeddings(data: Path, split: str, meta: list[MeldRow], cache: Path) -> np.ndarray:
-    from mmemo.models.heads import embed_texts
-    from mmemo.training.train_heads import log
-    from mmemo.training.train_text import meld_rows
+    from mmemo.heads.report import log
+    from mmemo.heads.text.meld import meld_rows
+    from mmemo.heads.text.model import embed_texts
 
     path = cache / f"meld_{split}_minilm_prev1.npz"
     if path.is_file():
@@ -135,8 +101,8 @@ def run_experiment(data: Path, cache: Path) -> dict:
     from sklearn.metrics import f1_score
     from sklearn.model_selection import GroupKFold
 
-    from mmemo.training.train_heads import log
-    from mmemo.training.train_text import meld_embeddings
+    from mmemo.heads.report import log
+    from mmemo.heads.text.meld import meld_embeddings
 
     split_data = {}
     for split in ("train", "dev"):
@@ -177,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import json
 
-    parser = argparse.ArgumentParser(prog="python -m mmemo.training.text_context")
+    parser = argparse.ArgumentParser(prog="python -m mmemo.heads.text.context")
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/mmemo_cache"))
     args = parser.parse_args(argv)

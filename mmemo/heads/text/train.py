@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from mmemo.models.heads import TEXT_LABELS
-from mmemo.training.train_heads import log
+from mmemo.heads.report import log
+from mmemo.heads.text.model import TEXT_LABELS
 
 TEXT_LORA = {
     "r": 16,
@@ -47,41 +47,6 @@ EMBED_SCALE = 10.0  # the classifier sees 10 x the unit-length embedding
 # --------------------------------------------------------------------------- MELD rows
 
 
-def meld_rows(data: Path, split: str) -> tuple[list[str], np.ndarray]:
-    """(utterances, label indices) of ``meld/<split>_sent_emo.csv``; bad rows are reported."""
-    import csv
-
-    path = data / "meld" / f"{split}_sent_emo.csv"
-    texts, ys = [], []
-    with open(path, encoding="utf-8", newline="") as f:
-        for line, row in enumerate(csv.DictReader(f), start=2):
-            label = (row.get("Emotion") or "").strip().lower()
-            if label not in TEXT_LABELS or not (row.get("Utterance") or "").strip():
-                log(f"skip {path} line {line}: empty utterance or unknown emotion {label!r}")
-                continue
-            texts.append(row["Utterance"].strip())
-            ys.append(TEXT_LABELS.index(label))
-    return texts, np.array(ys)
-
-
-def meld_embeddings(data: Path, split: str, cache: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Frozen MiniLM embeddings and labels of a MELD split, cached as npz (baselines)."""
-    from mmemo.models.heads import embed_texts
-
-    path = cache / f"meld_{split}_minilm.npz"
-    texts, y = meld_rows(data, split)
-    if path.is_file():
-        z = np.load(path)
-        if len(z["y"]) == len(y):
-            log(f"MELD {split} embeddings from cache {path}")
-            return z["X"], z["y"]
-    log(f"embedding {len(texts)} MELD {split} utterances with MiniLM")
-    X = embed_texts(texts)
-    cache.mkdir(parents=True, exist_ok=True)
-    np.savez(path, X=X, y=y)
-    return X, y
-
-
 # --------------------------------------------------------------------------- fine-tuning
 
 
@@ -93,7 +58,7 @@ def finetune_minilm(
     import torch
     from peft import get_peft_model
 
-    from mmemo.models.text_encoder import load_base, lora_config, pooled, tokenize
+    from mmemo.heads.text.encoder import load_base, lora_config, pooled, tokenize
 
     hp = {**TEXT_LORA, **(hp or {})}
     torch.manual_seed(seed)
@@ -142,7 +107,7 @@ def classifier_logits(tok: Any, model: Any, head: Any, texts: list[str]) -> np.n
     """Logits ``[N, 7]`` of a fine-tuned encoder + classifier."""
     import torch
 
-    from mmemo.models.text_encoder import embed
+    from mmemo.heads.text.encoder import embed
 
     emb = embed(tok, model, texts)
     with torch.no_grad():
@@ -176,10 +141,10 @@ def train_text(data: Path, out: Path, cache: Path, seed: int = 0) -> dict[str, A
     the shipped head, MELD dev report); save ``text.json`` + ``text.safetensors``."""
     from sklearn.metrics import f1_score
 
-    from mmemo.models.heads import MLP, save_bundle
-    from mmemo.models.text_encoder import LORA_TARGETS, MAX_TOKENS, lora_tensors
-    from mmemo.training.calibrate_heads import _report, _round, choose_temperature
-    from mmemo.training.text_context import meld_meta
+    from mmemo.heads.bundle import MLP, save_bundle
+    from mmemo.heads.calibration import choose_temperature, report, rounded
+    from mmemo.heads.text.encoder import LORA_TARGETS, MAX_TOKENS, lora_tensors
+    from mmemo.heads.text.meld import meld_meta, meld_rows
 
     texts, y = meld_rows(data, "train")
     dialogues = np.array([m.dialogue for m in meld_meta(data, "train")])
@@ -224,15 +189,15 @@ def train_text(data: Path, out: Path, cache: Path, seed: int = 0) -> dict[str, A
             "lora": {"r": hp["r"], "alpha": hp["alpha"], "target_modules": list(LORA_TARGETS)},
         },
         "classifiers": {"utterance": {"type": "linear", "input": "10 x embedding"}},
-        "training": {**hp, "seed": seed, "recipe": "mmemo.training.train_text"},
+        "training": {**hp, "seed": seed, "recipe": "mmemo.heads.text.train"},
         "trained_on": f"MELD train_sent_emo.csv ({len(y)} utterances)",
         "metrics": metrics,
         "temperature": temperature,
         "calibration": {
             "fit_on": f"logits of run 1 (same recipe on 85 % of MELD train dialogues) on the "
             f"held-out 15 % ({len(held_idx)} utterances)",
-            "fit_heldout": _round(_report(held_logits, y[held_idx], temperature, t_nll)),
-            "meld_dev": _round(_report(dev_logits, ydv, temperature)),
+            "fit_heldout": rounded(report(held_logits, y[held_idx], temperature, t_nll)),
+            "meld_dev": rounded(report(dev_logits, ydv, temperature)),
         },
     }
     save_bundle(out, "text", config, {**mlp.to_tensors("utterance"), **lora_tensors(model)})

@@ -5,14 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmemo.models.heads import FACE_LABELS
-from mmemo.training import train_heads as th
-from mmemo.training.train_text import meld_rows
+from mmemo.heads.face.data import CK_HEAD_IDX
+from mmemo.heads.face.model import FACE_LABELS
+from mmemo.heads.face.train import _ck_acc
+from mmemo.heads.text.meld import meld_rows
+from mmemo.heads.train import main
+from mmemo.heads.voice.train import ravdess_files
 
 
 def test_ck_labels_map_into_the_head():
-    assert len(th.CK_HEAD_IDX) == 7 and FACE_LABELS.index("neutral") not in th.CK_HEAD_IDX
-    assert FACE_LABELS[th.CK_HEAD_IDX[-1]] == "contempt"
+    assert len(CK_HEAD_IDX) == 7 and FACE_LABELS.index("neutral") not in CK_HEAD_IDX
+    assert FACE_LABELS[CK_HEAD_IDX[-1]] == "contempt"
 
 
 def test_ck_acc_ignores_neutral_logit():
@@ -27,17 +30,17 @@ def test_ck_acc_ignores_neutral_logit():
 
     x = np.zeros((3, 48, 48), np.uint8)
     y = np.array([FACE_LABELS.index("happy")] * 2 + [FACE_LABELS.index("sad")])
-    assert th._ck_acc(Fixed(), x, y) == pytest.approx(2 / 3)
+    assert _ck_acc(Fixed(), x, y) == pytest.approx(2 / 3)
 
 
 def test_main_rejects_missing_data(tmp_path, capsys):
-    assert th.main(["--data", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
+    assert main(["--data", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
     assert "is not a folder" in capsys.readouterr().err
 
 
 @pytest.mark.data
 def test_corpus_readers_match_the_readmes(shared_data):
-    files = th.ravdess_files(shared_data)
+    files = ravdess_files(shared_data)
     assert len({a for _, _, a in files}) == 20
     assert {y for _, y, _ in files} == set(range(8))
     texts, y = meld_rows(shared_data, "dev")

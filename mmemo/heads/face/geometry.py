@@ -81,7 +81,7 @@ def fused_logits(
     cnn_logits: np.ndarray, geometry: Any | None, landmarks: np.ndarray | None, weight: float
 ) -> np.ndarray:
     """CNN logits fused with the log-probabilities of the ``geometry`` classifier (an
-    :class:`~mmemo.models.heads.MLP`) on frontalised ``landmarks``; with no classifier or a
+    :class:`~mmemo.heads.bundle.MLP`) on frontalised ``landmarks``; with no classifier or a
     zero weight, the CNN logits unchanged."""
     if geometry is None or weight == 0:
         return cnn_logits

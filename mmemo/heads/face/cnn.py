@@ -1,9 +1,4 @@
-"""The face head's CNN training loop: augmentation, inference with the mirror image, the
-AdamW loop, and the weight-space averages used for stage B (WiSE-FT and model soups).
-
-The network itself is :func:`mmemo.models.heads.build_face_cnn`; the data, stages and held-out
-protocols are in :mod:`mmemo.training.train_heads`.
-"""
+"""The face CNN: its architecture, the central crop it sees, and its training loop."""
 
 from __future__ import annotations
 
@@ -12,8 +7,40 @@ from typing import Any
 
 import numpy as np
 
-from mmemo.models.heads import center_crop
-from mmemo.training.common import log
+from mmemo.heads.report import log
+
+
+def build_face_cnn(width: int = 24, n_classes: int = 8) -> Any:
+    """The face CNN: 4 conv stages (``width``, 2x, 4x, 8x channels), global average pool.
+
+    Input ``[N, 1, 48, 48]`` float32 = gray / 255 (0..1); output ``[N, n_classes]`` logits.
+    A ``torch.nn.Sequential``, so its ``state_dict`` keys are plain indices.
+    """
+    from torch import nn
+
+    def block(i: int, o: int) -> list[nn.Module]:
+        return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
+
+    w = width
+    return nn.Sequential(
+        *block(1, w), *block(w, w), nn.MaxPool2d(2),
+        *block(w, 2 * w), *block(2 * w, 2 * w), nn.MaxPool2d(2),
+        *block(2 * w, 4 * w), *block(4 * w, 4 * w), nn.MaxPool2d(2),
+        *block(4 * w, 8 * w), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3),
+        nn.Linear(8 * w, n_classes),
+    )  # fmt: skip
+
+
+FACE_CROP = 40  # the CNN sees the central 40x40 of the 48x48 crop (cheaper; faces are centred)
+
+
+def center_crop(x: Any, size: int = FACE_CROP) -> Any:
+    """The central ``size`` x ``size`` of the last two axes (numpy array or torch tensor)."""
+    h, w = x.shape[-2], x.shape[-1]
+    top, left = (h - size) // 2, (w - size) // 2
+    if top < 0 or left < 0:
+        raise ValueError(f"image {h}x{w} smaller than the {size}x{size} crop")
+    return x[..., top : top + size, left : left + size]
 
 
 def augment(x: Any, gen: Any) -> Any:

@@ -1,7 +1,7 @@
 """The face head's landmark-geometry classifier: landmarks of the training crops, its fit,
 and the CNN + geometry fusion used when scoring fold models.
 
-See :mod:`mmemo.models.face_geometry` for the features and the fusion. The classifier is a
+See :mod:`mmemo.heads.face.geometry` for the features and the fusion. The classifier is a
 logistic regression on FER2013 train (a fixed random sample of ``GEO_FER_SAMPLE`` images with
 landmarks) plus the CK+ training images, CK+ weighted ``GEO_CK_WEIGHT`` x. These three
 settings were fixed before the nested selection; the fusion weight ``GEO_WEIGHT`` and the
@@ -26,7 +26,7 @@ LANDMARK_SETS = ("ck", "fer_train", "fer_publictest")
 def face_landmarks(faces: dict[str, np.ndarray], cache: Path) -> dict[str, np.ndarray]:
     """Frontalised FaceMesh landmarks ``[N, 478, 3]`` of CK+, FER train and PublicTest crops
     (NaN rows: no face found), cached as float16 under ``cache`` (~2 min to measure)."""
-    from mmemo.models.face_geometry import crop_landmarks
+    from mmemo.heads.face.geometry import crop_landmarks
 
     path = cache / "face_landmarks_v1.npz"
     if path.is_file():
@@ -44,13 +44,14 @@ def face_landmarks(faces: dict[str, np.ndarray], cache: Path) -> dict[str, np.nd
 def fit_geometry(
     faces: dict[str, np.ndarray], landmarks: dict[str, np.ndarray], ck_rows: np.ndarray
 ) -> Any:
-    """The geometry classifier (an :class:`~mmemo.models.heads.MLP` with no hidden layer) fitted
+    """The geometry classifier (an :class:`~mmemo.heads.bundle.MLP` with no hidden layer) fitted
     on the FER sample plus CK+ rows ``ck_rows``; 8 outputs in the face head's label order."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    from mmemo.models.face_geometry import geometry_features
-    from mmemo.models.heads import FACE_LABELS, MLP
+    from mmemo.heads.bundle import MLP
+    from mmemo.heads.face.geometry import geometry_features
+    from mmemo.heads.face.model import FACE_LABELS
 
     x_fer, ok_fer = geometry_features(landmarks["fer_train"])
     x_ck, ok_ck = geometry_features(landmarks["ck"])
@@ -71,8 +72,8 @@ def fit_geometry(
 def fused_logits(
     cnn_logits: np.ndarray, geometry: Any | None, landmarks: np.ndarray, weight: float = GEO_WEIGHT
 ) -> np.ndarray:
-    """:func:`mmemo.models.face_geometry.fused_logits` with the shipped weight by default."""
-    from mmemo.models.face_geometry import fused_logits as fuse_geometry
+    """:func:`mmemo.heads.face.geometry.fused_logits` with the shipped weight by default."""
+    from mmemo.heads.face.geometry import fused_logits as fuse_geometry
 
     return fuse_geometry(cnn_logits, geometry, landmarks, weight)
 

@@ -1,0 +1,1 @@
+"""The face head: see :mod:`mmemo.heads`."""

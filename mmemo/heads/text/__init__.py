@@ -1,0 +1,1 @@
+"""The text head: see :mod:`mmemo.heads`."""

@@ -1,0 +1,1 @@
+"""The voice head: see :mod:`mmemo.heads`."""

@@ -1,0 +1,126 @@
+"""The acted speech corpora the voice head learns from: RAVDESS, ASED and EmoDB.
+
+Each corpus becomes a list of :class:`Clip` (path, canonical label, speaker, gender, corpus),
+decoded from the file names exactly as each folder's README describes. Labels are mapped onto
+the taxonomy's canonical words (``anger -> angry``); a class with no canonical word (EmoDB's
+boredom) is left out, so no clip teaches a label the shared set cannot express.
+
+``CORPUS_LABELS`` says which classes each corpus *has*: training masks the others for its
+clips (a corpus that lacks a class does not teach that class's absence), and the
+leave-one-corpus-out protocol scores a held-out corpus on the classes it shares with the
+training corpora.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+CORPORA = ("ravdess", "ased", "emodb")
+
+RAVDESS_EMOTIONS = {
+    1: "neutral",
+    2: "calm",
+    3: "happy",
+    4: "sad",
+    5: "angry",
+    6: "fearful",
+    7: "disgust",
+    8: "surprised",
+}
+ASED_EMOTIONS = {"n": "neutral", "f": "fearful", "h": "happy", "s": "sad", "a": "angry"}
+# EmoDB letter 6 (German initials); L (Langeweile, boredom) has no canonical label
+EMODB_EMOTIONS = {
+    "W": "angry",
+    "N": "neutral",
+    "F": "happy",
+    "A": "fearful",
+    "T": "sad",
+    "E": "disgust",
+}
+EMODB_MALE = {"03", "10", "11", "12", "15"}
+
+CORPUS_LABELS: dict[str, tuple[str, ...]] = {
+    "ravdess": tuple(RAVDESS_EMOTIONS.values()),
+    "ased": tuple(ASED_EMOTIONS.values()),
+    "emodb": tuple(EMODB_EMOTIONS.values()),
+}
+# the four classes every corpus has: the target set of the leave-one-corpus-out table
+CORE_LABELS = ("angry", "happy", "neutral", "sad")
+
+_RAVDESS_RE = re.compile(r"^03-01-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})$")
+_ASED_RE = re.compile(r"^([a-z])\d-(\d{2})-(\d{2})-(\d{2})-(\d{2})$")
+_EMODB_RE = re.compile(r"^(\d{2})([a-z]\d{2})([A-Z])([a-z])$")
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One labelled clip. ``speaker`` is unique across corpora (``"ased/07"``)."""
+
+    path: Path
+    label: str
+    speaker: str
+    gender: str  # "female" | "male"
+    corpus: str
+
+
+def ravdess_clips(root: Path) -> list[Clip]:
+    """RAVDESS speech (audio-only, ``03-01-EE-II-SS-RR-AA``); odd actors are male."""
+    out = []
+    for f in sorted(root.glob("Actor_*/*.flac")) + sorted(root.glob("Actor_*/*.wav")):
+        m = _RAVDESS_RE.match(f.stem)
+        if m is None or int(m.group(1)) not in RAVDESS_EMOTIONS:
+            continue
+        actor = int(m.group(5))
+        gender = "male" if actor % 2 else "female"
+        out.append(
+            Clip(f, RAVDESS_EMOTIONS[int(m.group(1))], f"ravdess/{actor:02d}", gender, "ravdess")
+        )
+    return out
+
+
+def ased_clips(root: Path) -> list[Clip]:
+    """ASED ``xn-yy-aa-gg-bb``: emotion letter, sentence, repetition, gender 01 f/02 m, speaker."""
+    out = []
+    for f in sorted(root.glob("speaker_*/*.flac")):
+        m = _ASED_RE.match(f.stem)
+        if m is None or m.group(1) not in ASED_EMOTIONS:
+            continue
+        gender = {"01": "female", "02": "male"}.get(m.group(4))
+        if gender is None:
+            continue
+        out.append(Clip(f, ASED_EMOTIONS[m.group(1)], f"ased/{m.group(5)}", gender, "ased"))
+    return out
+
+
+def emodb_clips(root: Path) -> list[Clip]:
+    """EmoDB ``SSTTTEV``: speaker, text code, emotion initial, version (boredom left out)."""
+    out = []
+    for f in sorted(root.glob("*.flac")) + sorted(root.glob("*.wav")):
+        m = _EMODB_RE.match(f.stem)
+        if m is None or m.group(3) not in EMODB_EMOTIONS:
+            continue
+        spk = m.group(1)
+        gender = "male" if spk in EMODB_MALE else "female"
+        out.append(Clip(f, EMODB_EMOTIONS[m.group(3)], f"emodb/{spk}", gender, "emodb"))
+    return out
+
+
+_READERS = {"ravdess": ravdess_clips, "ased": ased_clips, "emodb": emodb_clips}
+
+
+def corpus_clips(data: str | Path, corpora: tuple[str, ...] = CORPORA) -> list[Clip]:
+    """The clips of ``corpora`` under ``data`` (one sub-folder each, as in ``shared/data``).
+
+    Raises:
+        FileNotFoundError: a corpus folder is missing or holds no recognisable clip.
+    """
+    clips: list[Clip] = []
+    for name in corpora:
+        root = Path(data) / name
+        found = _READERS[name](root) if root.is_dir() else []
+        if not found:
+            raise FileNotFoundError(f"no {name} clips under {root} (see its README for the layout)")
+        clips += found
+    return clips
