@@ -5,7 +5,10 @@ Two kinds of model sit behind the same API:
 - **Heads** (the default, shipped in ``checkpoints/default``, or a folder written by
   ``mmemo finetune``): small classifiers per modality (voice: openSMILE functionals; face: a
   CNN on 48x48 face crops; text: MiniLM embeddings), fused late by a weighted log-linear pool
-  over the modalities present (:func:`mmemo.prediction.fuse`).
+  over the modalities present (:mod:`mmemo.heads.fusion`). Each head's weight is its measured
+  out-of-corpus reliability; a voice unlike the training speech gets less say; a face and a
+  voice that disagree strongly give a less confident answer, and an answer no measured cue
+  supports is stated with capped confidence and names the head that drove it.
 - **Backbones** (a folder written by ``mmemo train``, or a cached hub id): the prompt carries
   the measured cue text, the model writes its reasoning and answer, and the answer is parsed.
 
@@ -37,13 +40,13 @@ from mmemo.prediction import (
 )
 
 MODALITIES = ("face", "voice", "text")
-# Late-fusion weights of the default heads: equal, i.e. untuned (documented in the model card).
-DEFAULT_WEIGHTS = {"face": 1.0, "voice": 1.0, "text": 1.0}
 FACE_FRAMES = 8  # frames of a video whose face crops the face head averages
-# Voice features unlike the speech head's training data get less say in the fusion: full
-# weight up to 10 % of features beyond 3 training SDs (the maximum over the training clips
-# is 8.4 %), falling linearly to a floor at 25 %. The floor keeps a voice-only answer intact.
-VOICE_OUTLIER_OK, VOICE_OUTLIER_MAX, VOICE_WEIGHT_FLOOR = 0.10, 0.25, 0.05
+# what each head learnt from, for the rationale of an answer no measured cue supports
+HEAD_FEATURES = {
+    "voice": "openSMILE functionals of the speech",
+    "face": "the face CNN's pixels and landmark geometry",
+    "text": "the words of the transcript",
+}
 AU_FPS = 5.0  # frame rate of the AU measurement behind the cue text and rationale
 
 
@@ -83,8 +86,17 @@ class Predictor:
         self.voice, self.face, self.text, self.backbone = voice, face, text, backbone
         self._executor: Any = None  # the voice-feature thread, made at first use
         self.modalities = set(modalities)
-        self.weights = dict(DEFAULT_WEIGHTS, **(weights or {}))
+        self.weights = dict(self._reliability_weights(), **(weights or {}))
         self.name = name
+
+    def _reliability_weights(self) -> dict[str, float]:
+        """Fusion weights from the heads' recorded out-of-corpus skill (1 where none is)."""
+        from mmemo.heads.fusion import reliability_weights
+
+        heads = {"voice": self.voice, "face": self.face, "text": self.text}
+        return reliability_weights(
+            {k: getattr(h, "reliability", None) for k, h in heads.items() if h is not None}
+        )
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -253,8 +265,6 @@ class Predictor:
         return {i: (p, counts[s] > 1) for i, p, s in zip(idx, probs, ids, strict=True)}
 
     def _predict_one(self, m: _Measured, voice: tuple[np.ndarray, bool] | None) -> Prediction:
-        from mmemo.encoders.describe import grounded_rationale
-
         if self.backbone is not None:
             return self._predict_backbone(m)
         t0 = time.perf_counter()
@@ -264,8 +274,7 @@ class Predictor:
             detail = "speaker-normalised" if normalised else "single clip"
             views["voice"] = self._view("voice", self.voice.labels, probs, detail)
             outliers = float(self.voice.outlier_fraction(m.voice_features)[0])
-            gate = (VOICE_OUTLIER_MAX - outliers) / (VOICE_OUTLIER_MAX - VOICE_OUTLIER_OK)
-            gate = min(1.0, max(VOICE_WEIGHT_FLOOR, gate))
+            gate = self.voice.weight_gate(outliers)
             if gate < 1.0:
                 views["voice"].weight *= gate
                 views["voice"].detail += f"; {outliers:.0%} of features unlike the training speech"
@@ -277,12 +286,8 @@ class Predictor:
             views["face"] = self._view("face", self.face.labels, m.face_probs, m.face_detail)
         if m.text_probs is not None:
             views["text"] = self._view("text", self.text.labels, m.text_probs, "transcript")
-        fused = fuse(
-            {k: v.probabilities for k, v in views.items()},
-            {k: v.weight for k, v in views.items()},
-        )
+        fused, emotion, rationale, conflict = _fused_answer(m, views)
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])
-        emotion = ranked[0][0]
         valence, arousal = valence_arousal_of(fused)
         timings = dict(m.timings, fuse=time.perf_counter() - t0)
         timings["total"] = sum(timings.values())
@@ -296,8 +301,9 @@ class Predictor:
             valence=valence,
             arousal=arousal,
             cues=m.cues.describe() if m.cues is not None else "",
-            rationale=_rationale(m, emotion, grounded_rationale),
+            rationale=rationale,
             modalities=views,
+            disagreement=conflict,
             timings_s=timings,
             model=self.name,
             warnings=m.warnings,
@@ -391,7 +397,58 @@ def _why_empty(m: _Measured) -> str:
     return "; ".join(r for r in reasons if r)
 
 
-def _rationale(m: _Measured, emotion: str, grounded_rationale) -> str:
+def _fused_answer(
+    m: _Measured, views: dict[str, ModalityResult]
+) -> tuple[dict[str, float], str, str, float | None]:
+    """Fused probabilities, answer, rationale and face/voice disagreement of one input.
+
+    A strong face/voice disagreement flattens the fused distribution (``p ** (1 - JS)``) and
+    adds a warning naming both readings. When no measured cue supports the answer, and the
+    answer does not come from the transcript's words, the rationale names the head whose
+    learnt features drove it and the top probability is capped
+    (:data:`~mmemo.heads.fusion.UNSUPPORTED_MAX`). Neither step changes the answer.
+    """
+    from mmemo.encoders.describe import grounded_rationale, supporting_cues
+    from mmemo.heads.fusion import (
+        STRONG_DISAGREEMENT,
+        UNSUPPORTED_MAX,
+        cap_confidence,
+        contributions,
+        disagreement,
+        temper,
+    )
+
+    probs = {k: v.probabilities for k, v in views.items()}
+    weights = {k: v.weight for k, v in views.items()}
+    fused = fuse(probs, weights)
+    emotion = max(fused, key=fused.get)
+    conflict = None
+    if "face" in probs and "voice" in probs:
+        conflict = disagreement(probs["face"], probs["voice"])
+        top_face = max(probs["face"], key=probs["face"].get)
+        top_voice = max(probs["voice"], key=probs["voice"].get)
+        if top_face != top_voice and conflict >= STRONG_DISAGREEMENT:
+            fused = temper(fused, 1.0 - conflict)
+            m.warnings.append(
+                f"the modalities disagree: the face reads {top_face} "
+                f"({probs['face'][top_face]:.2f}), the voice reads {top_voice} "
+                f"({probs['voice'][top_voice]:.2f}) (JS divergence {conflict:.2f}); "
+                "the fused answer was made less confident"
+            )
     if m.cues is None:
-        return f"From the transcript only: {m.item.transcript!r}."
-    return grounded_rationale(m.cues, emotion)
+        return fused, emotion, f"From the transcript only: {m.item.transcript!r}.", conflict
+    rationale = grounded_rationale(m.cues, emotion)
+    if not supporting_cues(m.cues, emotion):
+        pushed = contributions(probs, weights, emotion)
+        driver = max(pushed, key=pushed.get) if pushed else None
+        if driver is not None and driver != "text":
+            fused = cap_confidence(fused, UNSUPPORTED_MAX)
+            own = probs[driver].get(emotion, 0.0)
+            rationale += (
+                f" The answer comes from the {driver} head ({emotion} {own:.2f} there), which "
+                f"read {HEAD_FEATURES[driver]}, not from a measured cue: its stated "
+                f"probability is capped at {UNSUPPORTED_MAX:.2f}."
+            )
+        elif driver == "text":
+            rationale += f" The answer comes from the transcript: {m.item.transcript!r}."
+    return fused, emotion, rationale, conflict

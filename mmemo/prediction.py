@@ -8,23 +8,11 @@ timings. Kept free of heavy imports so that readers of saved predictions stay li
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# The union of the basic-emotion label sets of RAVDESS, CK+, FER2013 and MELD, one word each.
-CANONICAL_LABELS: tuple[str, ...] = (
-    "neutral",
-    "calm",
-    "happy",
-    "sad",
-    "angry",
-    "fearful",
-    "disgust",
-    "surprised",
-    "contempt",
-)
+from mmemo.heads.fusion import CANONICAL_LABELS, fuse  # noqa: F401 (re-exported)
 
 # corpus label -> canonical label (words already canonical map to themselves)
 _ALIASES = {
@@ -54,37 +42,6 @@ def to_canonical(labels: Sequence[str], probs: Sequence[float]) -> dict[str, flo
         c = canonical(label)
         out[c] = out.get(c, 0.0) + float(p)
     return out
-
-
-def fuse(
-    per_modality: Mapping[str, Mapping[str, float]],
-    weights: Mapping[str, float] | None = None,
-    floor: float = 1e-4,
-) -> dict[str, float]:
-    """Late fusion: a weighted geometric mean of the modalities' probabilities (log-linear pool).
-
-    A modality says nothing about labels outside its own label set (the speech head has no
-    ``contempt``, the face head no ``calm``): for those labels it contributes its mean log
-    probability, so it neither vetoes nor favours them. Labels no modality knows get no mass.
-    Returns probabilities over the labels any modality knows, summing to 1.
-    """
-    if not per_modality:
-        return {}
-    weights = weights or {}
-    seen = [lab for p in per_modality.values() for lab in p]
-    order = {lab: i for i, lab in enumerate(CANONICAL_LABELS)}
-    known = sorted(set(seen), key=lambda lab: (order.get(lab, len(order)), seen.index(lab)))
-    score = dict.fromkeys(known, 0.0)
-    for modality, probs in per_modality.items():
-        w = float(weights.get(modality, 1.0))
-        logs = {lab: math.log(max(p, floor)) for lab, p in probs.items()}
-        mean_log = sum(logs.values()) / len(logs)
-        for lab in known:
-            score[lab] += w * logs.get(lab, mean_log)
-    top = max(score.values())
-    exp = {lab: math.exp(s - top) for lab, s in score.items()}
-    z = sum(exp.values())
-    return {lab: v / z for lab, v in exp.items()}
 
 
 def restrict_labels(probabilities: Mapping[str, float], labels: Sequence[str]) -> dict[str, float]:
@@ -134,6 +91,8 @@ class Prediction:
     model: str = "default"
     warnings: list[str] = field(default_factory=list)
     generated: str | None = None  # the raw text of a backbone model, when one was used
+    # Jensen-Shannon divergence (bits) between the face and voice heads, when both were used
+    disagreement: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

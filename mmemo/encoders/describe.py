@@ -108,16 +108,11 @@ def _present_aus(face: AUCues) -> dict[str, float]:
     return {au: f for au, f in face.frac_present.items() if f is not None and f >= _MIN_AU_SHARE}
 
 
-def grounded_rationale(cues: Any, label: str) -> str:
-    """A short rationale for ``label`` citing only measured cues.
-
-    The supporting cues are those of the label's prototype (:data:`PROTOTYPE_AUS`,
-    :data:`PROTOTYPE_PROSODY`) that were measured; when none is, the rationale says so and
-    lists what was measured instead, so it never claims a cue that is not in ``cues``.
-    """
+def supporting_cues(cues: Any, label: str) -> list[str]:
+    """The measured cues of ``label``'s prototype (:data:`PROTOTYPE_AUS`,
+    :data:`PROTOTYPE_PROSODY`), as short phrases; empty when none was measured."""
     face, prosody = _parts(cues)
     canon = canonical_label(label)
-    shown = label.strip()
     support: list[str] = []
     if face is not None and not face.empty:
         present = _present_aus(face)
@@ -134,6 +129,19 @@ def grounded_rationale(cues: Any, label: str) -> str:
                 if key == "intonation" and value == "rising":
                     text += f" ({prosody.f0_change_st:+.0f} st)"
                 support.append(text)
+    return support
+
+
+def grounded_rationale(cues: Any, label: str) -> str:
+    """A short rationale for ``label`` citing only measured cues.
+
+    The supporting cues are those of the label's prototype that were measured
+    (:func:`supporting_cues`); when none is, the rationale says so and lists what was
+    measured instead, so it never claims a cue that is not in ``cues``.
+    """
+    canon = canonical_label(label)
+    shown = label.strip()
+    support = supporting_cues(cues, label)
     if support:
         return f"The measured cues point to {shown}: " + "; ".join(support) + "."
     measured = describe_cues(cues)

@@ -22,20 +22,22 @@ def main(argv: list[str] | None = None) -> int:
         description="Train the default speech/face/text heads and write held-out metrics.",
     )
     parser.add_argument("--data", type=Path, required=True, help="folder with ravdess/, "
-                        "fer2013/, ckplus48/, meld/")  # fmt: skip
+                        "ased/, emodb/, fer2013/, ckplus48/, meld/")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("checkpoints/default"))
     parser.add_argument("--cache", type=Path, default=Path("/tmp/mmemo_cache"))
     parser.add_argument("--only", choices=("speech", "face", "text"), action="append")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is "
-                        "fastest on a contended CPU: 2 threads spin-wait for each other)")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=1, help="torch and BLAS CPU threads "
+                        "(1 is fastest on a contended CPU: 2 threads spin-wait for each other)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"error: --data {args.data} is not a folder", file=sys.stderr)
         return 2
     import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)
     failed = 0
     results: dict[str, Any] = {}
     for head in args.only or ("speech", "face", "text"):

@@ -10,7 +10,7 @@ from mmemo.heads.face.model import FACE_LABELS
 from mmemo.heads.face.train import _ck_acc
 from mmemo.heads.text.meld import meld_rows
 from mmemo.heads.train import main
-from mmemo.heads.voice.train import ravdess_files
+from mmemo.heads.voice.corpora import corpus_clips
 
 
 def test_ck_labels_map_into_the_head():
@@ -40,9 +40,23 @@ def test_main_rejects_missing_data(tmp_path, capsys):
 
 @pytest.mark.data
 def test_corpus_readers_match_the_readmes(shared_data):
-    files = ravdess_files(shared_data)
-    assert len({a for _, _, a in files}) == 20
-    assert {y for _, y, _ in files} == set(range(8))
+    from collections import Counter
+
+    clips = corpus_clips(shared_data)
+    per = Counter((c.corpus, c.label) for c in clips)
+    assert len({c.speaker for c in clips if c.corpus == "ravdess"}) == 20
+    assert sum(v for (c, _), v in per.items() if c == "ravdess") == 1199
+    # ASED README: neutral 522, fearful 510, happy 486, sad 470, angry 486; 65 speakers
+    assert {k[1]: v for k, v in per.items() if k[0] == "ased"} == {
+        "neutral": 522, "fearful": 510, "happy": 486, "sad": 470, "angry": 486,
+    }  # fmt: skip
+    assert len({c.speaker for c in clips if c.corpus == "ased"}) == 65
+    # EmoDB README: W 127, N 79, F 71, A 69, T 62, E 46 (boredom L 81 has no canonical label)
+    assert {k[1]: v for k, v in per.items() if k[0] == "emodb"} == {
+        "angry": 127, "neutral": 79, "happy": 71, "fearful": 69, "sad": 62, "disgust": 46,
+    }  # fmt: skip
+    genders = Counter((c.corpus, c.gender) for c in clips if c.corpus == "ased")
+    assert genders[("ased", "female")] + genders[("ased", "male")] == 2474
     texts, y = meld_rows(shared_data, "dev")
     assert len(texts) == len(y) == 1109  # dev_sent_emo.csv row count in the MELD README
     assert np.bincount(y).tolist() == [153, 22, 40, 163, 470, 111, 150]

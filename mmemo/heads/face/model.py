@@ -44,6 +44,8 @@ class FaceHead:
         self.crop = int(config["input"].get("center_crop", FACE_SIZE))
         self.mirror = bool(config["input"].get("test_time_mirror", False))
         self.temperature = config_temperature(config, "temperature", path)
+        # out-of-corpus skill (kappa) behind the head's fusion weight; None: not measured
+        self.reliability = (config.get("reliability") or {}).get("skill")
         # optional landmark-geometry classifier fused with the CNN (mmemo.heads.face.geometry)
         self.geometry: MLP | None = None
         self.geometry_weight = 0.0

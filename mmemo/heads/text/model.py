@@ -65,6 +65,8 @@ class TextHead:
         self.labels = config_labels(config, TEXT_LABELS, path)
         self.classifier = MLP.from_tensors(tensors, "utterance")
         self.temperature = config_temperature(config, "temperature", path)
+        # out-of-corpus skill (kappa) behind the head's fusion weight; None: not measured
+        self.reliability = (config.get("reliability") or {}).get("skill")
         self.lora = (config.get("input") or {}).get("lora")
         self.lora_tensors = {k: v for k, v in tensors.items() if k.startswith("lora/")}
         if self.lora and not self.lora_tensors:

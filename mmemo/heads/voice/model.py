@@ -1,4 +1,11 @@
-"""The voice head at inference: speech -> openSMILE functionals -> classifier."""
+"""The voice head at inference: speech -> openSMILE functionals -> classifier.
+
+Two classifiers ship: ``clip`` (one clip alone) and ``speaker`` (features normalised over
+several clips of one speaker first). :meth:`SpeechHead.weight_gate` turns the share of a
+clip's features that lie beyond 3 training standard deviations into a fusion weight
+factor; its thresholds come from the head's JSON (``outlier_gate``), fitted on
+out-of-corpus speech (see :mod:`mmemo.heads.voice.calibrate`).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +33,10 @@ from mmemo.heads.voice.features import (
 SPEECH_LABELS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
 
 
+# gate thresholds of heads whose JSON names none (the RAVDESS-only head of earlier releases)
+DEFAULT_GATE = {"ok": 0.10, "max": 0.25, "floor": 0.05}
+
+
 class SpeechHead:
     """Speech emotion from raw audio: openSMILE functionals -> logistic regression (8 classes)."""
 
@@ -43,6 +54,12 @@ class SpeechHead:
         # fitted on held-out predictions (see MODEL_CARD.md); one per classifier
         self.temperature = config_temperature(config, "temperature", path)
         self.temperature_speaker = config_temperature(config, "temperature_speaker", path)
+        self.trim = bool(config["input"].get("trim_silence", False))
+        gate = dict(DEFAULT_GATE, **(config.get("outlier_gate") or {}))
+        if not 0 <= gate["ok"] < gate["max"] <= 1 or not 0 < gate["floor"] <= 1:
+            raise HeadError(path, f"outlier_gate needs 0 <= ok < max <= 1, 0 < floor <= 1: {gate}")
+        self.gate = gate
+        self.reliability = (config.get("reliability") or {}).get("skill")
 
     @classmethod
     def load(cls, directory: str | Path | None = None) -> SpeechHead:
@@ -52,7 +69,7 @@ class SpeechHead:
 
     def features(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """Feature vector ``[D]`` of one mono clip (float32 in [-1, 1] at ``sample_rate`` Hz)."""
-        return speech_features(samples, sample_rate, self.feature_sets)
+        return speech_features(samples, sample_rate, self.feature_sets, trim=self.trim)
 
     def features_from_file(self, path: str | Path) -> np.ndarray:
         """Feature vector ``[D]`` of an audio file or a video's audio track (raises MediaError)."""
@@ -62,13 +79,15 @@ class SpeechHead:
         return self.features(audio.samples, audio.sample_rate)
 
     def outlier_fraction(self, features: np.ndarray) -> np.ndarray:
-        """Per row, the share of features beyond 3 training standard deviations ``[N]``.
-
-        On RAVDESS training clips (actors 01-16) the median is 0.7 % and the maximum 8.4 %;
-        synthetic or very different recordings go far beyond (espeak-ng speech: about 28 %).
-        """
+        """Per row, the share of features beyond 3 training standard deviations ``[N]``."""
         x = np.atleast_2d(np.asarray(features, dtype=np.float32))
         return (np.abs((x - self.clip.mean) / self.clip.scale) > 3).mean(axis=1)
+
+    def weight_gate(self, outlier_fraction: float) -> float:
+        """Fusion weight factor: 1 up to ``ok`` outliers, falling linearly to ``floor`` at ``max``."""
+        g = self.gate
+        value = (g["max"] - outlier_fraction) / (g["max"] - g["ok"])
+        return float(min(1.0, max(g["floor"], value)))
 
     def predict_proba(
         self, features: np.ndarray, speakers: Sequence[Any] | None = None
