@@ -64,7 +64,10 @@ class AccuracyReward(Reward):
     ``normalise=True`` maps both sides through ``mmemo.taxonomy.normalise_label`` (case,
     punctuation, morphology, synonyms; ``label_space`` a list of labels or a known corpus
     name such as ``"ravdess"``); negated or multi-word answers ("not happy", "I think sad")
-    are not credited. ``normalise=False`` is the
+    are not credited. Without a ``label_space``, ``match="family"`` (default) also credits a
+    synonym of the label's lexicon family ("joy" for "happy", "furious" for "angry"), the
+    way prediction maps open-vocabulary words onto a corpus' labels; ``match="canonical"``
+    asks for the same canonical word. ``normalise=False`` is the
     references' exact comparison of the stripped strings. No answer span → 0. Missing or
     empty ground truth → ``None`` (``empty_gt_value=0.5`` reproduces Facial-R1). A label the
     taxonomy does not know is compared lowercased with surrounding punctuation stripped;
@@ -85,14 +88,19 @@ class AccuracyReward(Reward):
         label_space: Any = None,
         empty_gt_value: float | None = None,
         style: str | Sequence[str] = "xml",
+        match: str = "family",
     ) -> None:
         super().__init__()
+        if match not in ("family", "canonical"):
+            raise ValueError(f"match must be 'family' or 'canonical', got {match!r}")
+        self.match = match
         self.column, self.normalise, self.label_space = column, normalise, label_space
         self.empty_gt_value, self.style = empty_gt_value, style
         if empty_gt_value is not None:
             self.value_range = (min(0.0, empty_gt_value), max(1.0, empty_gt_value))
         self._cache: dict[str, str | None] = {}
         self._normalise_label: Any = None
+        self._family: Any = None
 
     def _norm(self, text: str) -> str | None:
         if not self.normalise:
@@ -110,9 +118,9 @@ class AccuracyReward(Reward):
         return value
 
     def prepare(self, columns: dict[str, Any], trainer_state: Any) -> None:
-        from mmemo.taxonomy import label_space, normalise_label
+        from mmemo.taxonomy import family, label_space, normalise_label
 
-        self._normalise_label = normalise_label
+        self._normalise_label, self._family = normalise_label, family
         if isinstance(self.label_space, str):  # a known corpus name, e.g. "ravdess"
             self.label_space = tuple(label_space(self.label_space))
 
@@ -129,7 +137,14 @@ class AccuracyReward(Reward):
         if gt_norm is None:
             return None  # a label outside label_space cannot be graded
         pred = self._norm(answer)
-        return 1.0 if pred is not None and pred == gt_norm else 0.0
+        if pred is None:
+            return 0.0
+        if pred == gt_norm:
+            return 1.0
+        if self.normalise and self.label_space is None and self.match == "family":
+            fam = self._family(pred)
+            return 1.0 if fam is not None and fam == self._family(gt_norm) else 0.0
+        return 0.0
 
     def score(self, text: str, index: int, columns: dict[str, Any], ids: Any) -> Score:
         return self.correct(text, column(columns, self.column, index))
@@ -138,6 +153,7 @@ class AccuracyReward(Reward):
         state = self.__dict__.copy()
         state["_cache"] = {}
         state["_normalise_label"] = None
+        state["_family"] = None
         return state
 
 
