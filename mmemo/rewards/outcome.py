@@ -10,6 +10,7 @@ time. Default columns are the mmemo manifest names; pass ``column=`` for referen
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -160,6 +161,65 @@ class AccuracyReward(Reward):
 def get_accuracy_reward(**params: Any) -> AccuracyReward:
     """Factory for :class:`AccuracyReward`."""
     return AccuracyReward(**params)
+
+
+class EmotionSimilarityReward(Reward):
+    """Graded outcome: 1.0 for a correct answer, else ``wrong_max × similarity`` (range [0, 1]).
+
+    Correct is :class:`AccuracyReward` with the same settings (lexicon family by default).
+    For a wrong answer, ``similarity = max(0, 1 − d / 2)`` where ``d`` is the Euclidean
+    distance between the answer's and the label's coarse valence/arousal
+    (:func:`mmemo.taxonomy.valence_arousal`, each in [−1, 1]); with ``wrong_max = 0.45`` a
+    wrong answer stays below the 0.5 "correct" line of the trust gate, and near misses
+    (angry for fearful: 0.43; surprised for happy: 0.28) pass its 0.2 judging line while far
+    ones (sad for happy: 0.06) do not. This is the outcome the GRPO-PTR trust weight needs:
+    with 0/1 accuracy no wrong answer is ever judged, so trust stays 1 (rewards.md §5).
+    Unknown answer words score 0; no label gives ``None``.
+
+    >>> r = EmotionSimilarityReward()
+    >>> [round(v, 2) for v in r(["<answer>joy</answer>", "<answer>angry</answer>",
+    ...   "<answer>sad</answer>", "<answer>??</answer>"], emotion=["happy", "fearful", "happy", "sad"])]
+    [1.0, 0.43, 0.06, 0.0]
+    """
+
+    __name__ = "emotion_similarity_reward"
+    value_range = (0.0, 1.0)
+
+    def __init__(
+        self,
+        column: str = "emotion",
+        wrong_max: float = 0.45,
+        label_space: Any = None,
+        style: str | Sequence[str] = "xml",
+    ) -> None:
+        super().__init__()
+        if not 0.0 <= wrong_max < 1.0:
+            raise ValueError(f"wrong_max must be in [0, 1), got {wrong_max}")
+        self.column, self.wrong_max, self.style = column, wrong_max, style
+        self.accuracy = AccuracyReward(column=column, label_space=label_space, style=style)
+
+    def prepare(self, columns: dict[str, Any], trainer_state: Any) -> None:
+        self.accuracy.prepare(columns, trainer_state)
+
+    def score(self, text: str, index: int, columns: dict[str, Any], ids: Any) -> Score:
+        from mmemo.taxonomy import valence_arousal
+
+        gt = column(columns, self.column, index)
+        correct = self.accuracy.correct(text, gt)
+        if correct is None or correct >= 1.0:
+            return correct
+        pred = self.accuracy._norm(answer_span(text, self.style).strip())
+        gt_norm = self.accuracy._norm(strip_answer_tags(gt, self.style))
+        a = valence_arousal(pred) if pred else None
+        b = valence_arousal(gt_norm) if gt_norm else None
+        if a is None or b is None:
+            return 0.0
+        return self.wrong_max * max(0.0, 1.0 - math.dist(a, b) / 2.0)
+
+
+def get_emotion_similarity_reward(**params: Any) -> EmotionSimilarityReward:
+    """Factory for :class:`EmotionSimilarityReward`."""
+    return EmotionSimilarityReward(**params)
 
 
 def answer_words(answer: str) -> list[str]:
