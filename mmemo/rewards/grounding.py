@@ -160,16 +160,21 @@ _PROSODY_PHRASES: list[tuple[str, tuple[str, Any]]] = [
     (
         r"rising (?:intonation|pitch|tone|inflection|contour)|(?:intonation|tone|inflection) "
         + _BE
-        + r"rising|upward inflection|pitch rises",
+        + r"rising(?![- ]fall| then)|upward inflection|pitch rises",
         ("intonation", "rising"),
     ),
     (
         r"falling (?:intonation|pitch|tone|inflection|contour)|(?:intonation|tone|inflection) "
         + _BE
-        + r"falling|downward inflection|pitch falls",
+        + r"falling(?![- ]ris| then)|downward inflection|pitch falls",
         ("intonation", "falling"),
     ),
-    (r"flat (?:intonation|tone|pitch|contour|delivery)|monoton\w*", ("intonation", "flat")),
+    (
+        r"flat (?:intonation|tone|pitch|contour|delivery)|monoton\w*|(?:intonation|contour) "
+        + _BE
+        + r"flat",
+        ("intonation", "flat"),
+    ),
     (
         r"rising then falling|ris(?:e|ing)[- ]fall(?:ing)?|rises then falls",
         ("intonation", "rising-falling"),

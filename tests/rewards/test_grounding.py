@@ -67,6 +67,9 @@ def test_parser_reads_every_word_prosody_describe_writes(pitch, energy, speed, i
     ):  # fmt: skip
         assert (dim, value, False) in got, (cues.describe(), dim, value, got)
     assert len({(k, v) for k, v, _ in got}) == 4, (cues.describe(), got)
+    # the contract's own text form (CuePayload.describe) is read the same way
+    payload_text = read_cues(cues).describe()
+    assert {(k, v) for k, v, _ in claims(payload_text)} == {(k, v) for k, v, _ in got}
 
 
 @pytest.mark.parametrize("au", list(AU_NAMES))
