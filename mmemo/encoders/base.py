@@ -316,6 +316,8 @@ class ProsodyCues(Cues):
     jitter_local_pct: float | None = None
     shimmer_local_pct: float | None = None
     hnr_db: float | None = None
+    p_male_timbre: float | None = None  # speaker sex from the spectral envelope (timbre.py)
+    cepstrum_means: list[float] | None = field(default=None, repr=False)  # MFCC c1-c12
     pitch_level: str | None = None
     energy_level: str | None = None
     speed_level: str | None = None
@@ -332,6 +334,7 @@ class ProsodyCues(Cues):
         "f0_range_st", "f0_slope_st_s", "f0_change_st", "f0_mean_st_speaker", "energy_mean_db",
         "energy_std_db", "energy_range_db", "speech_rate_syl_s", "articulation_rate_syl_s",
         "pause_total_s", "pause_mean_s", "jitter_local_pct", "shimmer_local_pct", "hnr_db",
+        "p_male_timbre",
     )  # fmt: skip
 
     def to_dict(self, contours: bool = True) -> dict:
