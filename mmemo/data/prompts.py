@@ -84,7 +84,8 @@ def row_id(row: dict) -> str:
 def cue_text(row: dict) -> str:
     """The row's measured-cue description as one string ('' when it has none).
 
-    ``cues`` may be a string or a mapping ``{modality: text}`` (joined in key order).
+    ``cues`` may be a string, the JSON ``mmemo cues`` writes (its ``description``), the
+    ``mmemo.cues/1`` payload, or a flat mapping (see :func:`describe_cues`).
     """
     cues = row.get("cues")
     if not cues:
@@ -96,6 +97,14 @@ def cue_text(row: dict) -> str:
             cues = json.loads(cues)
         except ValueError:
             return cues
+    if isinstance(cues, dict) and ("schema" in cues or "face" in cues or "prosody" in cues):
+        # `mmemo cues` JSON or the mmemo.cues/1 payload: the encoders' own words
+        from mmemo.encoders.contract import CueError, parse_cues
+
+        try:
+            return str(cues.get("description") or parse_cues(cues).describe())
+        except CueError as exc:
+            raise PromptError(f"row {row_id(row)}: unreadable cues: {exc}") from None
     if isinstance(cues, dict):
         return describe_cues(cues)
     return str(cues)

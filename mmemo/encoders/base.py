@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# AU_NAMES: the AUs mmemo.encoders.au measures (column order, FACS names); the cue contract
+# owns the list so that light consumers read it without numpy.
+from mmemo.encoders.contract import AU_NAMES  # noqa: F401 (re-exported)
+
 
 @dataclass
 class Cues:
@@ -29,26 +33,6 @@ class Cues:
 
 # --- face and action units
 
-#: Action units that :mod:`mmemo.encoders.au` measures, in column order, with their FACS names.
-AU_NAMES: dict[str, str] = {
-    "AU1": "inner brow raiser",
-    "AU2": "outer brow raiser",
-    "AU4": "brow lowerer",
-    "AU5": "upper lid raiser",
-    "AU6": "cheek raiser",
-    "AU7": "lid tightener",
-    "AU9": "nose wrinkler",
-    "AU10": "upper lip raiser",
-    "AU12": "lip corner puller",
-    "AU14": "dimpler",
-    "AU15": "lip corner depressor",
-    "AU17": "chin raiser",
-    "AU20": "lip stretcher",
-    "AU23": "lip tightener",
-    "AU25": "lips part",
-    "AU26": "jaw drop",
-    "AU45": "blink",
-}
 # AUs that define the basic emotions: `AUCues.describe` names them when absent.
 _KEY_AUS = ("AU1", "AU2", "AU4", "AU6", "AU9", "AU12", "AU15", "AU20", "AU26")
 
@@ -332,6 +316,8 @@ class ProsodyCues(Cues):
     jitter_local_pct: float | None = None
     shimmer_local_pct: float | None = None
     hnr_db: float | None = None
+    p_male_timbre: float | None = None  # speaker sex from the spectral envelope (timbre.py)
+    cepstrum_means: list[float] | None = field(default=None, repr=False)  # MFCC c1-c12
     pitch_level: str | None = None
     energy_level: str | None = None
     speed_level: str | None = None
@@ -348,6 +334,7 @@ class ProsodyCues(Cues):
         "f0_range_st", "f0_slope_st_s", "f0_change_st", "f0_mean_st_speaker", "energy_mean_db",
         "energy_std_db", "energy_range_db", "speech_rate_syl_s", "articulation_rate_syl_s",
         "pause_total_s", "pause_mean_s", "jitter_local_pct", "shimmer_local_pct", "hnr_db",
+        "p_male_timbre",
     )  # fmt: skip
 
     def to_dict(self, contours: bool = True) -> dict:
@@ -392,7 +379,7 @@ class ProsodyCues(Cues):
         speed = {"high": "fast", "low": "slow", "normal": "normal rate"}
         n = self.pause_count or 0
         parts = [
-            f"pitch {self.pitch_level} and {shape}" if shape else f"pitch {self.pitch_level}",
+            f"pitch {self.pitch_level or 'unknown'}" + (f" and {shape}" if shape else ""),
             loud.get(self.energy_level or "", "loudness unknown"),
             speed.get(self.speed_level or "", "rate unknown"),
             "no pauses" if n == 0 else f"{n} pause" + ("s" if n > 1 else ""),

@@ -15,10 +15,13 @@ Everything is computed in numpy/scipy from a 16 kHz mono waveform on a 10 ms fra
   autocorrelation ``r`` at the F0 lag, averaged over voiced frames (Boersma 1993).
 - **Intonation**: the voiced F0 contour (semitones) is reduced to its pitch movements of at
   least 2 st (zig-zag with 2 st hysteresis) and classed rising, falling, rising-falling,
-  falling-rising, flat or expressive (three or more movements spanning >= 6 st).
+  falling-rising, flat or expressive (five or more movements spanning >= 6 st; chosen on
+  ASED and EmoDB, see :data:`EXPRESSIVE_MOVES`).
 - **Levels** (low / normal / high), EmotionCoT style: against the speaker when
   :func:`speaker_baseline` stats are given (z-score beyond +-0.5), else against documented
-  population norms (see :data:`NORMS`).
+  population norms (see :data:`NORMS`) for the given gender, or for the sex estimated from
+  the spectral envelope (:mod:`mmemo.encoders.timbre`; never from F0, which arousal
+  raises). ``level_reference`` names the reference used.
 
 Silence and non-speech (noise, steady tones, music) give empty cues with a reason. The Praat
 implementation (parselmouth) is GPL-3 and is not used here.
@@ -180,11 +183,23 @@ def _movements(st: np.ndarray, min_move: float = 2.0) -> list[float]:
     return moves
 
 
-def classify_intonation(f0_hz: np.ndarray) -> tuple[str, float]:
+#: "expressive": at least this many pitch movements spanning at least this many semitones
+#: (5th-95th percentile). Chosen on ASED and EmoDB (benchmarks/validate_pitch_gender.py).
+EXPRESSIVE_MOVES, EXPRESSIVE_SPAN_ST = 5, 6.0
+
+
+def classify_intonation(
+    f0_hz: np.ndarray,
+    expressive_moves: int | None = None,
+    expressive_span_st: float | None = None,
+) -> tuple[str, float]:
     """Intonation class and net pitch change (st, end minus start) of a voiced F0 contour.
 
     NaN (unvoiced) frames are skipped. The contour is median-smoothed over 50 ms first.
+    ``expressive_*`` default to :data:`EXPRESSIVE_MOVES` / :data:`EXPRESSIVE_SPAN_ST`.
     """
+    n_moves = EXPRESSIVE_MOVES if expressive_moves is None else expressive_moves
+    min_span = EXPRESSIVE_SPAN_ST if expressive_span_st is None else expressive_span_st
     from scipy.signal import medfilt
 
     f = f0_hz[np.isfinite(f0_hz)]
@@ -197,7 +212,7 @@ def classify_intonation(f0_hz: np.ndarray) -> tuple[str, float]:
     span = float(np.percentile(st, 95) - np.percentile(st, 5))
     if not moves:
         return "flat", change
-    if len(moves) >= 3 and span >= 6.0:
+    if len(moves) >= n_moves and span >= min_span:
         return "expressive", change
     first, last = moves[0] > 0, moves[-1] > 0
     if len(moves) == 1 or first == last:
@@ -284,7 +299,7 @@ def _level(z: float) -> str:
     return "high" if z > _Z_BAND else "low" if z < -_Z_BAND else "normal"
 
 
-def _norm_gender(gender: str | None, f0_median_hz: float) -> str:
+def _norm_gender(gender: str | None) -> str | None:
     g = (gender or "").strip().lower()
     if g in ("m", "male", "man"):
         return "male"
@@ -292,15 +307,32 @@ def _norm_gender(gender: str | None, f0_median_hz: float) -> str:
         return "female"
     if g:
         raise ValueError(f"gender must be 'male', 'female' or None, got {gender!r}")
-    # Unknown: the nearer norm on a log scale (geometric midpoint of 120 and 210 Hz = 159 Hz).
+    return None
+
+
+def _norm_for(cues: ProsodyCues, gender: str | None) -> tuple[str, str]:
+    """(norm, how it was chosen): the given gender, else the speaker's sex as
+    estimated from the spectral envelope (:mod:`mmemo.encoders.timbre`, not from F0, which
+    arousal raises), else, with too little voicing for it, the nearer F0 norm (geometric
+    midpoint 159 Hz)."""
+    g = _norm_gender(gender)
+    if g is not None:
+        return g, "gender given"
+    if cues.p_male_timbre is not None:
+        g = "male" if cues.p_male_timbre >= 0.5 else "female"
+        return g, f"sex from timbre, p(male) {cues.p_male_timbre:.2f}"
     mid = math.sqrt(NORMS["male"]["f0_hz"] * NORMS["female"]["f0_hz"])
-    return "male" if f0_median_hz < mid else "female"
+    return ("male" if cues.f0_median_hz < mid else "female"), "gender guessed from F0"
 
 
 def apply_levels(
     cues: ProsodyCues, speaker_stats: SpeakerStats | None = None, gender: str | None = None
 ) -> ProsodyCues:
-    """A copy of ``cues`` with pitch/energy/speed levels against the speaker or the norms."""
+    """A copy of ``cues`` with pitch/energy/speed levels against the speaker or the norms.
+
+    ``level_reference`` says which: ``"speaker (N clips)"``, or ``"<male|female> norm
+    (<gender given | sex from timbre, p(male) ... | gender guessed from F0>)"``.
+    """
     if cues.empty:
         return cues
     if speaker_stats is not None:
@@ -313,7 +345,7 @@ def apply_levels(
             level_reference=f"speaker ({s.n_clips} clips)",
             f0_mean_st_speaker=float(np.asarray(hz_to_st(cues.f0_mean_hz, s.f0_median_hz))),
         )
-    g = _norm_gender(gender, cues.f0_median_hz)
+    g, how = _norm_for(cues, gender)
     d_st = float(np.asarray(hz_to_st(cues.f0_median_hz, NORMS[g]["f0_hz"])))
     band = NORMS["f0_band_st"]["value"]
     e = NORMS["energy_db"]
@@ -324,7 +356,7 @@ def apply_levels(
         pitch_level="high" if d_st > band else "low" if d_st < -band else "normal",
         energy_level=_level((cues.energy_mean_db - e["value"]) / e["band"] * _Z_BAND),
         speed_level="high" if rate > r["high"] else "low" if rate < r["low"] else "normal",
-        level_reference=f"{g} norm" + ("" if gender else " (gender guessed from F0)"),
+        level_reference=f"{g} norm ({how})",
     )
 
 
@@ -362,7 +394,8 @@ def measure_prosody(
             mixed to mono and resampled to 16 kHz).
         speaker_stats: the speaker's baseline (:func:`speaker_baseline`) for speaker-relative
             levels; else levels are relative to gender norms (:data:`NORMS`).
-        gender: "male"/"female" for the norms; None guesses from F0.
+        gender: "male"/"female" for the norms (e.g. a manifest's ``gender``); None takes the
+            sex the timbre indicates (F0 itself rises with arousal).
         egemaps: also compute the 88 eGeMAPSv02 functionals with opensmile.
 
     Returns:
@@ -394,6 +427,9 @@ def measure_prosody(
         else (0.0, 0.0)
     )
     intonation, change = classify_intonation(track.f0_hz)
+    from mmemo.encoders.timbre import cepstral_means, p_male
+
+    ceps = cepstral_means(x, track, SAMPLE_RATE)
     act_idx = np.flatnonzero(active)
     span = (act_idx[-1] - act_idx[0] + 1) * track.hop_s
     pauses = _pauses(active, track.hop_s)
@@ -427,6 +463,8 @@ def measure_prosody(
         pause_total_s=pause_total,
         pause_mean_s=pause_total / len(pauses) if pauses else 0.0,
         **_voice_quality(x, track, SAMPLE_RATE),
+        p_male_timbre=p_male(ceps),
+        cepstrum_means=None if ceps is None else [round(float(v), 4) for v in ceps],
         hop_s=track.hop_s,
         f0_contour_hz=track.f0_hz.astype(np.float32),
         energy_contour_db=track.energy_db.astype(np.float32),

@@ -32,6 +32,8 @@ _LAZY: dict[str, str] = {
     "CaptionOverlapReward": "outcome",
     "get_format_reward": "outcome",
     "get_accuracy_reward": "outcome",
+    "EmotionSimilarityReward": "outcome",
+    "get_emotion_similarity_reward": "outcome",
     "get_ew_f1_reward": "outcome",
     "get_label_count_penalty": "outcome",
     "get_au_f1_reward": "outcome",

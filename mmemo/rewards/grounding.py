@@ -6,38 +6,42 @@ A small deterministic claim parser reads the think span (lowercased, first
 - **AU claims**: ``AU12``/``AU 06`` tokens and plain-language names ("lip corner puller",
   "smiling", "brows raised", "furrowed brow", "nose wrinkle", ...). A name may stand for
   several AUs ("brows raised" = AU1 or AU2); the claim holds if any of them is present.
-- **prosody claims**: pitch level (high/normal/low), energy (loud/quiet), speech rate
-  (fast/slow) and intonation (rising/falling/flat).
+- **prosody claims**: pitch level (high/normal/low), energy (loud/soft/quiet/normal
+  loudness), speech rate (fast/slow/normal rate) and intonation (rising, falling, rising
+  then falling, falling then rising, flat, expressive), including every word
+  ``ProsodyCues.describe()`` writes ("pitch high and rising (+4 st), soft, fast").
 
-A claim preceded in its clause by a negator ("no AU12", "not loud", "without a smile") is a
-negative claim. Claims are de-duplicated, then checked against the sample's ``cues`` dict::
+A claim preceded in its clause by a negator ("no AU12", "not loud", "without a smile"), or an
+AU list followed by "absent" ("AU4, AU9 absent"), is a denial. Claims are de-duplicated,
+then checked against the sample's cues, read through the one cue contract
+(:func:`mmemo.encoders.contract.parse_cues`: the ``mmemo cues`` JSON, ``describe()`` text,
+the ``mmemo.cues/1`` schema or the flat ``{"aus": ..., "pitch_level": ...}`` layout).
 
-    {"aus": {"AU12": 3.1, "AU6": 2.0} | ["AU6", "AU12"],   # 0–5 intensity, or present AUs
-     "aus_measured": ["AU1", ...],                            # optional: AUs the encoder measures
-     "pitch_level": "high"|"normal"|"low", "energy_level": ..., "speed_level": ...,
-     "intonation": "rising"|"falling"|"flat"}
+Verdicts: a positive claim is *supported* when the cue is present / the level matches,
+*contradicted* when the measured cue says otherwise, *unsupported* when it names something
+the encoder did not measure (an AU outside the measured set such as "AU99", a voice claim
+on a face-only sample, a face claim on audio); a claim on a measured modality whose level is
+unknown is *unverifiable* (neutral). A denial is supported only when it denies a measured,
+absent cue, and denials earn credit at most as often as supported positive claims
+(``n_credited = min(n_denials_supported, n_supported)``): "no AU1, no AU2, no AU4" alone
+scores 0, and "no AU99" is unsupported.
 
-An AU is present when its intensity is ≥ ``au_threshold`` (default 1.0 on the 0–5 scale; a
-0/1 presence dict works too). With the dict form, AUs absent from the dict are unmeasured;
-with the list form, unlisted AUs count as absent (limited to ``aus_measured`` when given).
-Level words are normalised (fast/loud/elevated → high, slow/quiet/soft → low,
-moderate/medium/average → normal).
-
-Score = ``(n_supported − n_contradicted) / (n_supported + n_contradicted)`` in [−1, 1]; 0 when
-nothing checkable is claimed or there are no cues. Only the first 20 000 characters and 256
-mentions of each kind are read. Components: ``n_claims``, ``n_supported``,
-``n_contradicted``, ``n_unverifiable``. All patterns are alternations of literals with single
-quantifiers (no nesting), so matching is linear in the text length.
+Score = ``(s − c) / (s + c)`` with ``s = n_supported + n_credited`` and
+``c = n_contradicted + n_unsupported`` (range [−1, 1]; 0 when nothing is checkable). A row
+without cues gives ``None`` (not applicable); an unreadable cue payload gives ``None`` and is
+reported once per reward (a warning, and ``n_errors``/``last_error``), never a silent 0. Only the first 20 000
+characters and 256 mentions of each kind are read. All patterns are alternations of
+literals with single quantifiers (no nesting), so matching is linear in the text length.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mmemo.encoders.contract import CueError, CuePayload, parse_cues
 from mmemo.rewards.core import Reward, Score, column
 from mmemo.rewards.parsing import think_span
 
@@ -156,17 +160,55 @@ _PROSODY_PHRASES: list[tuple[str, tuple[str, Any]]] = [
     (
         r"rising (?:intonation|pitch|tone|inflection|contour)|(?:intonation|tone|inflection) "
         + _BE
-        + r"rising|upward inflection|pitch rises",
+        + r"rising(?![- ]fall| then)|upward inflection|pitch rises",
         ("intonation", "rising"),
     ),
     (
         r"falling (?:intonation|pitch|tone|inflection|contour)|(?:intonation|tone|inflection) "
         + _BE
-        + r"falling|downward inflection|pitch falls",
+        + r"falling(?![- ]ris| then)|downward inflection|pitch falls",
         ("intonation", "falling"),
     ),
-    (r"flat (?:intonation|tone|pitch|contour|delivery)|monoton\w*", ("intonation", "flat")),
+    (
+        r"flat (?:intonation|tone|pitch|contour|delivery)|monoton\w*|(?:intonation|contour) "
+        + _BE
+        + r"flat",
+        ("intonation", "flat"),
+    ),
+    (
+        r"rising then falling|ris(?:e|ing)[- ]fall(?:ing)?|rises then falls",
+        ("intonation", "rising-falling"),
+    ),
+    (
+        r"falling then rising|fall(?:ing)?[- ]ris(?:e|ing)|falls then rises",
+        ("intonation", "falling-rising"),
+    ),
+    (
+        r"expressive (?:intonation|pitch|contour|prosody|melody|\(range)|(?:intonation|contour) "
+        + _BE
+        + r"expressive",
+        ("intonation", "expressive"),
+    ),
+    # the bare level words of ProsodyCues.describe ("..., soft, fast, 2 pauses")
+    (r"normal loudness", ("energy_level", "normal")),
+    (r"normal rate", ("speed_level", "normal")),
+    (r"soft\b", ("energy_level", "low")),
+    (r"fast\b", ("speed_level", "high")),
+    (r"slow\b", ("speed_level", "low")),
 ]
+# "pitch high and rising (+4 st)": a level and an intonation in one phrase (describe()).
+_PITCH_AND_RE = re.compile(
+    r"\bpitch (high|normal|low) and (rising then falling|falling then rising|rising|falling"
+    r"|flat|expressive)\b"
+)
+_SHAPE = {
+    "rising then falling": "rising-falling",
+    "falling then rising": "falling-rising",
+}
+# "AU4, AU9 absent" / "AU4 and AU9 are absent": a denial written after the AU list
+_ABSENT_AFTER = re.compile(
+    r"(?:(?:,| and|\+) ?au ?\d{1,3})* (?:(?:is|are|was|were) )?(?:absent|not present|missing)\b"
+)
 _PHRASES = _AU_PHRASES + _PROSODY_PHRASES
 _CLAIM_RE = re.compile(r"\b(?:" + "|".join(f"({p})" for p, _ in _PHRASES) + ")")
 _CLAIMS = [(kind, frozenset(v) if kind == "au" else v) for _, (kind, v) in _PHRASES]
@@ -174,13 +216,6 @@ _AU_RE = re.compile(r"\bau ?(\d{1,3})\b")
 _NEGATORS = frozenset(
     ("no", "not", "without", "absent", "absence", "never", "lacks", "lacking", "nor", "neither")
 )
-_LEVELS = {
-    "high": "high", "fast": "high", "loud": "high", "elevated": "high", "raised": "high",
-    "rapid": "high", "quick": "high", "low": "low", "slow": "low", "quiet": "low", "soft": "low",
-    "deep": "low", "normal": "normal", "medium": "normal", "moderate": "normal", "mid": "normal",
-    "average": "normal", "neutral": "normal", "rising": "rising", "rise": "rising",
-    "falling": "falling", "fall": "falling", "flat": "flat", "monotone": "flat", "level": "flat",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -206,16 +241,24 @@ def parse_claims(text: str, max_chars: int = 20_000, max_mentions: int = 256) ->
     phrase mentions are read, which bounds the cost of degenerate, repetitive reasoning.
 
     >>> [(c.kind, sorted(c.value) if c.kind == "au" else c.value, c.negated)
-    ...  for c in parse_claims("Lips pressed, no AU12; she speaks loudly.")]
-    [('au', ['AU12'], True), ('au', ['AU24'], False), ('energy_level', 'high', False)]
+    ...  for c in parse_claims("Lips pressed, no AU12; AU4 absent")]
+    [('au', ['AU12'], True), ('au', ['AU4'], True), ('au', ['AU24'], False)]
+    >>> [(c.kind, c.value) for c in parse_claims("pitch high and rising, soft")]
+    [('pitch_level', 'high'), ('intonation', 'rising'), ('energy_level', 'low')]
     """
     low = text[:max_chars].lower()
     claims: dict[Claim, None] = {}
     for n, m in enumerate(_AU_RE.finditer(low)):
         if n >= max_mentions:
             break
-        claim = Claim("au", frozenset({f"AU{int(m.group(1))}"}), _negated(low, m.start()))
-        claims.setdefault(claim)
+        denied = _negated(low, m.start()) or bool(_ABSENT_AFTER.match(low, m.end()))
+        claims.setdefault(Claim("au", frozenset({f"AU{int(m.group(1))}"}), denied))
+    for n, m in enumerate(_PITCH_AND_RE.finditer(low)):
+        if n >= max_mentions:
+            break
+        denied = _negated(low, m.start())
+        claims.setdefault(Claim("pitch_level", m.group(1), denied))
+        claims.setdefault(Claim("intonation", _SHAPE.get(m.group(2), m.group(2)), denied))
     for n, m in enumerate(_CLAIM_RE.finditer(low)):
         if n >= max_mentions:
             break
@@ -224,92 +267,52 @@ def parse_claims(text: str, max_chars: int = 20_000, max_mentions: int = 256) ->
     return list(claims)
 
 
-def _au_key(key: Any) -> str | None:
-    if isinstance(key, bool):
-        return None
-    if isinstance(key, int):
-        return f"AU{key}"
-    m = _AU_RE.search(str(key).strip().lower())
-    return f"AU{int(m.group(1))}" if m else None
+def read_cues(value: Any, au_threshold: float = 1.0) -> CuePayload:
+    """The cue payload of one sample (:func:`mmemo.encoders.contract.parse_cues`)."""
+    return parse_cues(value, au_threshold)
 
 
-@dataclass
-class MeasuredCues:
-    """Cues of one sample in a checkable form (see the module docstring for the layout)."""
-
-    present: set[str]
-    measured: set[str] | None  # None: every AU counts as measured (list form, no limit)
-    levels: dict[str, str]
-
-    @classmethod
-    def from_value(cls, value: Any, au_threshold: float = 1.0) -> MeasuredCues | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            if len(value) > 1_000_000:
-                return None
-            value = json.loads(value)
-        if not isinstance(value, dict):
-            return None
-        present: set[str] = set()
-        measured: set[str] | None = None
-        aus = value.get("aus")
-        if isinstance(aus, dict):
-            measured = set()
-            for key, intensity in aus.items():
-                au = _au_key(key)
-                if au is None or not isinstance(intensity, int | float):
-                    continue
-                measured.add(au)
-                if intensity >= au_threshold:
-                    present.add(au)
-        elif isinstance(aus, list | tuple | set):
-            present = {au for au in (_au_key(k) for k in aus) if au}
-        if isinstance(value.get("aus_measured"), list | tuple | set):
-            measured = {au for au in (_au_key(k) for k in value["aus_measured"]) if au}
-        levels = {}
-        for dim in ("pitch_level", "energy_level", "speed_level", "intonation"):
-            raw = value.get(dim)
-            if isinstance(raw, str) and raw.strip().lower() in _LEVELS:
-                levels[dim] = _LEVELS[raw.strip().lower()]
-        if aus is None and not levels:
-            return None
-        return cls(present, measured if aus is not None else set(), levels)
-
-    def check(self, claim: Claim) -> bool | None:
-        """True supported, False contradicted, None unverifiable."""
-        if claim.kind == "au":
-            if claim.value & self.present:
-                holds = True
-            elif self.measured is None or claim.value <= self.measured:
-                holds = False
-            else:
-                return None
-        else:
-            level = self.levels.get(claim.kind)
-            if level is None:
-                return None
-            holds = level == claim.value
-        return holds != claim.negated
+def check_claim(claim: Claim, cues: CuePayload) -> str:
+    """``"supported"``, ``"contradicted"``, ``"unsupported"`` or ``"unverifiable"``."""
+    if claim.kind == "au":
+        states = [cues.au_state(au) for au in claim.value]
+        if True in states:
+            return "contradicted" if claim.negated else "supported"
+        if states and all(s is False for s in states):
+            return "supported" if claim.negated else "contradicted"
+        return "unsupported"  # not measured: no face part, or an AU the encoder lacks
+    if not cues.has_voice:
+        return "unsupported"
+    level = cues.level(claim.kind)
+    if level is None:
+        return "unverifiable"
+    return "supported" if (level == claim.value) != claim.negated else "contradicted"
 
 
-def grounding_counts(claims: Sequence[Claim], cues: MeasuredCues | None) -> dict[str, int]:
-    """``n_claims``, ``n_supported``, ``n_contradicted``, ``n_unverifiable`` of ``claims``."""
-    sup = con = unk = 0
+def grounding_counts(claims: Sequence[Claim], cues: CuePayload | None) -> dict[str, int]:
+    """Verdict counts of ``claims`` (see the module docstring).
+
+    Keys: ``n_claims``, ``n_supported`` (positive claims), ``n_denials`` (supported denials),
+    ``n_credited`` (denials that count: at most ``n_supported``), ``n_contradicted``,
+    ``n_unsupported``, ``n_unverifiable``.
+    """
+    counts = dict.fromkeys(("supported", "denials", "contradicted", "unsupported"), 0)
+    counts["unverifiable"] = 0
     for claim in claims:
-        verdict = None if cues is None else cues.check(claim)
-        if verdict is None:
-            unk += 1
-        elif verdict:
-            sup += 1
-        else:
-            con += 1
-    return {
-        "n_claims": len(claims),
-        "n_supported": sup,
-        "n_contradicted": con,
-        "n_unverifiable": unk,
-    }
+        verdict = "unverifiable" if cues is None else check_claim(claim, cues)
+        if verdict == "supported" and claim.negated:
+            verdict = "denials"
+        counts[verdict] += 1
+    out = {"n_claims": len(claims), **{f"n_{k}": v for k, v in counts.items()}}
+    out["n_credited"] = min(out["n_denials"], out["n_supported"])
+    return out
+
+
+def grounding_score(counts: dict[str, int]) -> float:
+    """``(s − c) / (s + c)`` of :func:`grounding_counts` (0 when nothing is checkable)."""
+    s = counts["n_supported"] + counts["n_credited"]
+    c = counts["n_contradicted"] + counts["n_unsupported"]
+    return 0.0 if s + c == 0 else (s - c) / (s + c)
 
 
 class CueGroundingReward(Reward):
@@ -322,10 +325,14 @@ class CueGroundingReward(Reward):
     >>> r(["<think>AU12 and a loud voice</think><answer>happy</answer>"],
     ...   cues=[{"aus": {"AU12": 3.0}, "energy_level": "low"}])
     [0.0]
+    >>> r(["<think>AU12 and AU6, a loud voice</think>", "<think>no AU4, no AU9, no AU99</think>"],
+    ...   cues=["Face: AU6+AU12 strong; AU4, AU9 absent. Voice: pitch high, loud, fast."] * 2)
+    [1.0, -1.0]
     """
 
     __name__ = "cue_grounding_reward"
     value_range = (-1.0, 1.0)
+    fallback = None
 
     def __init__(
         self,
@@ -342,15 +349,18 @@ class CueGroundingReward(Reward):
         self.max_chars, self.style = max_chars, style
 
     def score(self, text: str, index: int, columns: dict[str, Any], ids: Any) -> Score:
-        cues = MeasuredCues.from_value(column(columns, self.column, index), self.au_threshold)
+        raw = column(columns, self.column, index)
+        if raw is None:
+            return None  # a row without cues: not applicable
+        try:
+            cues = read_cues(raw, self.au_threshold)
+        except CueError as exc:  # reported once (warning + n_errors), not a silent 0
+            self._record_error(exc, index)
+            return None
         if self.span == "think":
             text = think_span(text, self.style)
         counts = grounding_counts(parse_claims(text, self.max_chars), cues)
-        checked = counts["n_supported"] + counts["n_contradicted"]
-        overall = (
-            0.0 if checked == 0 else (counts["n_supported"] - counts["n_contradicted"]) / checked
-        )
-        return {"overall": overall, **counts}
+        return {"overall": grounding_score(counts), **counts}
 
 
 def get_cue_grounding_reward(**params: Any) -> CueGroundingReward:

@@ -10,6 +10,7 @@ time. Default columns are the mmemo manifest names; pass ``column=`` for referen
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -64,7 +65,10 @@ class AccuracyReward(Reward):
     ``normalise=True`` maps both sides through ``mmemo.taxonomy.normalise_label`` (case,
     punctuation, morphology, synonyms; ``label_space`` a list of labels or a known corpus
     name such as ``"ravdess"``); negated or multi-word answers ("not happy", "I think sad")
-    are not credited. ``normalise=False`` is the
+    are not credited. Without a ``label_space``, ``match="family"`` (default) also credits a
+    synonym of the label's lexicon family ("joy" for "happy", "furious" for "angry"), the
+    way prediction maps open-vocabulary words onto a corpus' labels; ``match="canonical"``
+    asks for the same canonical word. ``normalise=False`` is the
     references' exact comparison of the stripped strings. No answer span → 0. Missing or
     empty ground truth → ``None`` (``empty_gt_value=0.5`` reproduces Facial-R1). A label the
     taxonomy does not know is compared lowercased with surrounding punctuation stripped;
@@ -85,14 +89,19 @@ class AccuracyReward(Reward):
         label_space: Any = None,
         empty_gt_value: float | None = None,
         style: str | Sequence[str] = "xml",
+        match: str = "family",
     ) -> None:
         super().__init__()
+        if match not in ("family", "canonical"):
+            raise ValueError(f"match must be 'family' or 'canonical', got {match!r}")
+        self.match = match
         self.column, self.normalise, self.label_space = column, normalise, label_space
         self.empty_gt_value, self.style = empty_gt_value, style
         if empty_gt_value is not None:
             self.value_range = (min(0.0, empty_gt_value), max(1.0, empty_gt_value))
         self._cache: dict[str, str | None] = {}
         self._normalise_label: Any = None
+        self._family: Any = None
 
     def _norm(self, text: str) -> str | None:
         if not self.normalise:
@@ -110,9 +119,9 @@ class AccuracyReward(Reward):
         return value
 
     def prepare(self, columns: dict[str, Any], trainer_state: Any) -> None:
-        from mmemo.taxonomy import label_space, normalise_label
+        from mmemo.taxonomy import family, label_space, normalise_label
 
-        self._normalise_label = normalise_label
+        self._normalise_label, self._family = normalise_label, family
         if isinstance(self.label_space, str):  # a known corpus name, e.g. "ravdess"
             self.label_space = tuple(label_space(self.label_space))
 
@@ -129,7 +138,14 @@ class AccuracyReward(Reward):
         if gt_norm is None:
             return None  # a label outside label_space cannot be graded
         pred = self._norm(answer)
-        return 1.0 if pred is not None and pred == gt_norm else 0.0
+        if pred is None:
+            return 0.0
+        if pred == gt_norm:
+            return 1.0
+        if self.normalise and self.label_space is None and self.match == "family":
+            fam = self._family(pred)
+            return 1.0 if fam is not None and fam == self._family(gt_norm) else 0.0
+        return 0.0
 
     def score(self, text: str, index: int, columns: dict[str, Any], ids: Any) -> Score:
         return self.correct(text, column(columns, self.column, index))
@@ -138,12 +154,72 @@ class AccuracyReward(Reward):
         state = self.__dict__.copy()
         state["_cache"] = {}
         state["_normalise_label"] = None
+        state["_family"] = None
         return state
 
 
 def get_accuracy_reward(**params: Any) -> AccuracyReward:
     """Factory for :class:`AccuracyReward`."""
     return AccuracyReward(**params)
+
+
+class EmotionSimilarityReward(Reward):
+    """Graded outcome: 1.0 for a correct answer, else ``wrong_max × similarity`` (range [0, 1]).
+
+    Correct is :class:`AccuracyReward` with the same settings (lexicon family by default).
+    For a wrong answer, ``similarity = max(0, 1 − d / 2)`` where ``d`` is the Euclidean
+    distance between the answer's and the label's coarse valence/arousal
+    (:func:`mmemo.taxonomy.valence_arousal`, each in [−1, 1]); with ``wrong_max = 0.45`` a
+    wrong answer stays below the 0.5 "correct" line of the trust gate, and near misses
+    (angry for fearful: 0.43; surprised for happy: 0.28) pass its 0.2 judging line while far
+    ones (sad for happy: 0.06) do not. This is the outcome the GRPO-PTR trust weight needs:
+    with 0/1 accuracy no wrong answer is ever judged, so trust stays 1 (rewards.md §5).
+    Unknown answer words score 0; no label gives ``None``.
+
+    >>> r = EmotionSimilarityReward()
+    >>> [round(v, 2) for v in r(["<answer>joy</answer>", "<answer>angry</answer>",
+    ...   "<answer>sad</answer>", "<answer>??</answer>"], emotion=["happy", "fearful", "happy", "sad"])]
+    [1.0, 0.43, 0.06, 0.0]
+    """
+
+    __name__ = "emotion_similarity_reward"
+    value_range = (0.0, 1.0)
+
+    def __init__(
+        self,
+        column: str = "emotion",
+        wrong_max: float = 0.45,
+        label_space: Any = None,
+        style: str | Sequence[str] = "xml",
+    ) -> None:
+        super().__init__()
+        if not 0.0 <= wrong_max < 1.0:
+            raise ValueError(f"wrong_max must be in [0, 1), got {wrong_max}")
+        self.column, self.wrong_max, self.style = column, wrong_max, style
+        self.accuracy = AccuracyReward(column=column, label_space=label_space, style=style)
+
+    def prepare(self, columns: dict[str, Any], trainer_state: Any) -> None:
+        self.accuracy.prepare(columns, trainer_state)
+
+    def score(self, text: str, index: int, columns: dict[str, Any], ids: Any) -> Score:
+        from mmemo.taxonomy import valence_arousal
+
+        gt = column(columns, self.column, index)
+        correct = self.accuracy.correct(text, gt)
+        if correct is None or correct >= 1.0:
+            return correct
+        pred = self.accuracy._norm(answer_span(text, self.style).strip())
+        gt_norm = self.accuracy._norm(strip_answer_tags(gt, self.style))
+        a = valence_arousal(pred) if pred else None
+        b = valence_arousal(gt_norm) if gt_norm else None
+        if a is None or b is None:
+            return 0.0
+        return self.wrong_max * max(0.0, 1.0 - math.dist(a, b) / 2.0)
+
+
+def get_emotion_similarity_reward(**params: Any) -> EmotionSimilarityReward:
+    """Factory for :class:`EmotionSimilarityReward`."""
+    return EmotionSimilarityReward(**params)
 
 
 def answer_words(answer: str) -> list[str]:

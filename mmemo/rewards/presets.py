@@ -19,6 +19,7 @@ from mmemo.rewards.outcome import (
     AccuracyReward,
     AUF1Reward,
     CaptionOverlapReward,
+    EmotionSimilarityReward,
     EWF1Reward,
     FormatReward,
     LabelCountPenalty,
@@ -59,25 +60,39 @@ def emotion_thinker_ptr(
     t_on: float = 0.1,
     t_full: float = 0.4,
     schedule: str = "ramp",
+    outcome: str = "graded",
 ) -> Preset:
     """EmotionThinker GRPO-PTR: format + accuracy + judged reasoning under a trust weight.
 
     The judge reward is gated locally (outcome ≥ 0.2) and its column is rewritten by the
     :class:`TrustWeightedReasoning` shaper to ``λ(step)·trust·t`` (``t_on``/``t_full`` as
-    fractions of max steps). Default judge: the offline :class:`CueJudge`. Ramp shape,
-    onset, maximum, gates and judge are *unconfirmed*.
+    fractions of max steps). Default judge: the offline :class:`CueJudge`.
+
+    ``outcome`` is what the gate and the trust weight read: ``"graded"`` (default) adds
+    :class:`EmotionSimilarityReward` as a weight-0 column (1 correct, up to 0.45 for a near
+    miss), so wrong but well-reasoned-looking answers are judged and trust can fall below 1;
+    ``"accuracy"`` is SophiaVL-R1's setting on 0/1 accuracy, where no wrong answer is ever
+    judged and trust stays 1. EmotionThinker (arXiv 2601.15668) states a within-group trust
+    weight but its RL code and outcome definition are not public: the graded outcome is
+    mmemo's proposal. Ramp shape, onset, maximum, gates and judge are *unconfirmed*.
     """
+    if outcome not in ("graded", "accuracy"):
+        raise ValueError(f"outcome must be 'graded' or 'accuracy', got {outcome!r}")
     accuracy = AccuracyReward(column=column)
-    judge_reward = JudgeReward(judge=judge if judge is not None else CueJudge(), outcome=accuracy)
+    gate_on: Reward = accuracy if outcome == "accuracy" else EmotionSimilarityReward(column)
+    judge_reward = JudgeReward(judge=judge if judge is not None else CueJudge(), outcome=gate_on)
+    components: list[tuple[Reward, float, Any]] = [
+        (FormatReward(mode="fullmatch"), 1.0, Constant()),
+        (accuracy, 1.0, Constant()),
+        (judge_reward, 1.0, Constant()),
+    ]
+    if gate_on is not accuracy:
+        components.append((gate_on, 0.0, Constant()))  # read by the shaper, not summed
     return Preset(
-        components=[
-            (FormatReward(mode="fullmatch"), 1.0, Constant()),
-            (accuracy, 1.0, Constant()),
-            (judge_reward, 1.0, Constant()),
-        ],
+        components=components,
         shapers=[
             TrustWeightedReasoning(
-                outcome=accuracy.__name__,
+                outcome=gate_on.__name__,
                 reasoning=judge_reward.__name__,
                 schedule=schedule,
                 lambda_max=lambda_max,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import re
@@ -31,8 +32,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mmemo.encoders.contract import CueError
 from mmemo.rewards.core import Reward, Score, column
-from mmemo.rewards.grounding import MeasuredCues, grounding_counts, parse_claims
+from mmemo.rewards.grounding import grounding_counts, parse_claims, read_cues
 from mmemo.rewards.parsing import completion_text, split_think_answer
 
 SPEECH_RUBRIC = """You grade the REASONING of an emotion-recognition answer, not whether the \
@@ -45,6 +47,7 @@ stressed_words and intonation given as evidence;
 (5) the text is fluent and not redundant.
 Reply with the score only, e.g. 0.7."""
 
+_log = logging.getLogger(__name__)
 _NUMBER = re.compile(r"(?<![\d.])(?:1(?:\.0+)?|0(?:\.\d+)?|\.\d+)(?![\d.])")
 
 
@@ -83,32 +86,43 @@ class StubJudge:
 class CueJudge:
     """Deterministic offline judge from cue grounding (range [0, 1]).
 
-    ``precision × min(1, n_checked / min_claims)`` where precision is the share of checked
-    claims the measured cues support (:mod:`mmemo.rewards.grounding`). Reasoning that claims
-    nothing checkable scores 0; an item without ``cues`` evidence gives ``None``.
+    ``precision × min(1, n_checked / min_claims)``: precision is the share of checked claims
+    that hold, where denials count at most as often as supported positive claims and claims
+    on unmeasured cues count against (:mod:`mmemo.rewards.grounding`). Reasoning that claims
+    nothing checkable scores 0. An item without ``cues`` evidence gives ``None``; an
+    unreadable payload gives ``None`` and is kept in ``last_error`` (``n_errors`` counts
+    them; the first is logged as a warning).
     """
 
     def __init__(self, min_claims: int = 2, au_threshold: float = 1.0) -> None:
         if min_claims < 1:
             raise ValueError(f"min_claims must be >= 1, got {min_claims}")
         self.min_claims, self.au_threshold = min_claims, au_threshold
+        self.n_errors, self.last_error = 0, None
 
     def score(self, items: Sequence[JudgeItem]) -> list[float | None]:
         out: list[float | None] = []
         for item in items:
+            raw = item.evidence.get("cues")
+            if raw is None:
+                out.append(None)
+                continue
             try:
-                cues = MeasuredCues.from_value(item.evidence.get("cues"), self.au_threshold)
-            except (ValueError, TypeError):
-                cues = None
-            if cues is None:
+                cues = read_cues(raw, self.au_threshold)
+            except CueError as exc:
+                self.n_errors += 1
+                if self.last_error is None:
+                    self.last_error = str(exc)[:500]
+                    _log.warning("CueJudge: unreadable cues, scoring None: %s", exc)
                 out.append(None)
                 continue
             counts = grounding_counts(parse_claims(item.think), cues)
-            checked = counts["n_supported"] + counts["n_contradicted"]
+            good = counts["n_supported"] + counts["n_credited"]
+            checked = good + counts["n_contradicted"] + counts["n_unsupported"]
             if checked == 0:
                 out.append(0.0)
                 continue
-            out.append(counts["n_supported"] / checked * min(1.0, checked / self.min_claims))
+            out.append(good / checked * min(1.0, checked / self.min_claims))
         return out
 
 

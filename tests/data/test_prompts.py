@@ -54,3 +54,14 @@ def test_targets_and_parsing_round_trip():
     assert parse_completion("").answer == ""
     with pytest.raises(PromptError, match="row x: think=True needs"):
         target_text({"id": "x", "emotion": "sad"})
+
+
+def test_cue_text_of_encoder_json_is_the_encoder_description():
+    from mmemo.data.prompts import cue_text
+    from mmemo.encoders.contract import cue_payload
+    from tests.cue_builders import media_cues
+
+    cues = media_cues({"AU6": 3.0, "AU12": 3.0})
+    assert cue_text({"cues": cues.to_dict(contours=False)}) == cues.describe()
+    text = cue_text({"cues": cue_payload(cues)})
+    assert text.startswith("Face: AU6+AU12 present") and "Voice: pitch high" in text

@@ -161,3 +161,23 @@ def test_caption_overlap():
         caption=["a woman smiles at the camera", "c", None],
     )
     assert out == [pytest.approx(2 * 3 / (3 + 6)), 0.0, None]
+
+
+@pytest.mark.parametrize("recipe", ["cue_text", "emotion_thinker", "facial_r1", "video_emotion"])
+def test_accuracy_credits_taxonomy_synonyms_with_the_recipes_settings(recipe):
+    """The accuracy reward exactly as each recipe builds it: "joy" for "happy" scores 1, as
+    prediction maps joy to happy; a different emotion or a negation still scores 0."""
+    from mmemo.config import instantiate, load_config
+    from mmemo.resources import recipes_dir
+
+    cfg = load_config(recipes_dir() / f"{recipe}.yaml")
+    nodes = [n for n in cfg["rewards"] if n["_component_"].endswith("get_accuracy_reward")]
+    assert nodes, f"{recipe} has no accuracy reward"
+    acc = instantiate(nodes[0], drop=("weight",))
+    col = acc.column
+    answers = ["joy", "Joyful", "furious", "not happy", "sad", "happiness"]
+    out = acc([f"<think>x</think><answer>{a}</answer>" for a in answers], **{col: ["happy"] * 6})
+    assert out == [1.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    assert acc(["<answer>furious</answer>"], **{col: ["anger"]}) == [1.0]
+    canonical = AccuracyReward(column=col, match="canonical")
+    assert canonical(["<answer>joy</answer>"], **{col: ["happy"]}) == [0.0]

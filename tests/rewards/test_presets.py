@@ -57,3 +57,25 @@ def test_emotion_thinker_ptr_end_to_end_shaping():
     # each group has one correct and one wrong (a = 0 < 0.2: not judged) rollout
     assert shaped[0, judge] == pytest.approx(0.3 * matrix[0][judge])
     assert shaped[1, judge] == 0.0
+
+
+@pytest.mark.parametrize(("outcome", "trust_below_one"), [("graded", True), ("accuracy", False)])
+def test_ptr_trust_acts_only_with_a_graded_outcome(outcome, trust_below_one):
+    """Wrong-but-close answers with well-grounded text and right answers with contradicted
+    text, scored by the preset's real rewards on encoder-written cues: the graded outcome
+    lets the judge see the wrong rollouts, so trust < 1; 0/1 accuracy never judges them."""
+    from tests.cue_builders import media_cues
+
+    cues = media_cues({"AU1": 2.0, "AU2": 2.0, "AU4": 2.5, "AU20": 2.0}, "high", "high", "high")
+    good = f"<think>{cues.describe()}</think>\n<answer>angry</answer>"  # fearful's near miss
+    bad = "<think>AU12 smile, low pitch, slow and soft.</think>\n<answer>fearful</answer>"
+    components, shapers, _ = presets.emotion_thinker_ptr(outcome=outcome)
+    texts = [bad, bad, good, good]
+    cols = {"emotion": ["fearful"] * 4, "cues": [cues.to_dict(contours=False)] * 4}
+    names = [r.__name__ for r, _, _ in components]
+    scores = [r(texts, **cols) for r, _, _ in components]
+    matrix = [[col[i] for col in scores] for i in range(4)]
+    state = {"global_step": 1000, "max_steps": 1000}
+    apply_shapers(shapers, matrix, names, group_size=4, trainer_state=state)
+    trust = shapers[0].last_metrics["trust"]
+    assert (trust < 1.0) == trust_below_one, (names, matrix, shapers[0].last_metrics)
