@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=Path("/tmp/mmemo_cache"))
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--write", type=Path, help="merge the reliability and cross-corpus numbers "
+                    "into HEADS/face.json (e.g. checkpoints/default); the weights are untouched")  # fmt: skip
     args = ap.parse_args(argv)
     import torch
 
@@ -78,6 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(result, indent=1))
     if args.out:
         args.out.write_text(json.dumps(result, indent=1))
+    if args.write:
+        from mmemo.heads.calibration import write_temperature
+
+        cross = {k: v for k, v in result.items() if k != "reliability"}
+        write_temperature(args.write, "face", {"reliability": result["reliability"],
+                                               "cross_corpus": cross})  # fmt: skip
     return 0
 
 

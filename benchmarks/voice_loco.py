@@ -204,7 +204,11 @@ def search(trim: VoiceData, raw: VoiceData) -> list[dict]:
     )
     # stage 2: C of both classifiers (fitted independently, so one grid serves both); a
     # small feature set needs less regularisation
-    grid = (1e-4, 3e-4, 1e-3, 3e-3) if len(base.feature_sets) > 1 else (3e-3, 1e-2, 3e-2, 0.1)
+    grid = (
+        (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
+        if len(base.feature_sets) > 1
+        else (3e-3, 1e-2, 3e-2, 0.1)
+    )
     stage2 = [(C, run(dataclasses.replace(base, C_clip=C, C_speaker=C))) for C in grid]
     c_clip = max(stage2, key=lambda t: t[1]["clip"]["uar_mean"])[0]
     c_spk = max(stage2, key=lambda t: t[1]["speaker"]["uar_mean"])[0]

@@ -48,3 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.dry_run:
             log(f"wrote {write_temperature(args.heads, name, result)}")
     return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -56,3 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             failed += 1
     log(f"wrote {', '.join(results)} heads to {args.out}")
     return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

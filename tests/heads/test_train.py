@@ -72,3 +72,16 @@ def test_meld_rows_reports_bad_rows(tmp_path, capsys):
     assert texts == ["hello there"] and y.tolist() == [3]
     out = capsys.readouterr().out
     assert "line 3" in out and "line 4" in out and "'confusion'" in out
+
+
+@pytest.mark.parametrize("module", ["mmemo.heads.train", "mmemo.heads.calibrate"])
+def test_the_training_commands_run_as_modules(module, tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "--data", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and "is not a folder" in proc.stderr

@@ -26,7 +26,8 @@ def calibrate_text(data: Path, heads: Path, cache: Path) -> dict[str, Any]:
         # temperature on a held-out run of the same recipe; keep what it wrote
         log("text: LoRA head, temperature fitted by train_text (kept)")
         return {"temperature": head.config["temperature"],
-                "calibration": head.config["calibration"]}  # fmt: skip
+                "calibration": head.config["calibration"],
+                "reliability": text_reliability(data, heads)}  # fmt: skip
     Xtr, ytr = meld_embeddings(data, "train", cache)
     Xdv, ydv = meld_embeddings(data, "dev", cache)
     dialogues = np.array([m.dialogue for m in meld_meta(data, "train")])
@@ -39,10 +40,31 @@ def calibrate_text(data: Path, heads: Path, cache: Path) -> dict[str, Any]:
     t_nll, t = choose_temperature(oof, ytr)
     return {
         "temperature": t,
+        "reliability": text_reliability(data, heads),
         "calibration": {
             "fit_on": f"out-of-fold logits of the same recipe (C={C}), MELD train, 4 folds "
             "grouped by dialogue",
             "fit_oof": rounded(report(oof, ytr, t, t_nll)),
             "meld_dev": rounded(report(head.classifier.logits(Xdv), ydv, t)),
         },
+    }
+
+
+def text_reliability(data: Path, heads: Path) -> dict[str, Any]:
+    """The text head's skill for its fusion weight: kappa of its MELD dev accuracy over the
+    majority-class rate. There is no second text corpus here, so this is a new-dialogue
+    (in-corpus) figure, not an out-of-corpus one; the record says so."""
+    from mmemo.heads.fusion import kappa
+    from mmemo.heads.text.meld import meld_rows
+    from mmemo.heads.text.model import TextHead
+
+    head = TextHead.load(heads)
+    _, y = meld_rows(data, "dev")
+    majority = float(np.bincount(y).max() / len(y))
+    acc = float(head.config["metrics"]["meld_dev_acc"])
+    return {
+        "skill": round(kappa(acc, majority), 4),
+        "measure": f"kappa of the MELD dev accuracy ({acc:.3f}) over the majority-class rate "
+        f"({majority:.3f}); MELD dev is new dialogues of the training corpus (no second text "
+        "corpus is available), so this is not an out-of-corpus figure",
     }

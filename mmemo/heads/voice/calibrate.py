@@ -38,6 +38,16 @@ def _restricted(logits: np.ndarray, labels: np.ndarray, classes: list[str]):
     return np.asarray(logits, np.float64)[keep][:, idx], y
 
 
+def _pooled(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack held-out corpora with different class counts: missing classes get logit -1e9,
+    i.e. probability 0, which changes neither the NLL nor the top-1 confidence."""
+    width = max(lo.shape[1] for lo, _ in parts)
+    padded = [
+        np.pad(lo, ((0, 0), (0, width - lo.shape[1])), constant_values=-1e9) for lo, _ in parts
+    ]
+    return np.concatenate(padded), np.concatenate([y for _, y in parts])
+
+
 def _outlier_share(model: Any, X: np.ndarray) -> np.ndarray:
     return (np.abs((X - model.mean) / model.scale) > 3).mean(axis=1)
 
@@ -50,10 +60,7 @@ def temperatures_from_loco(result: dict, mode: str) -> dict[str, Any]:
     }
     per: dict[str, Any] = {}
     for held, (lo, y) in parts.items():
-        others = [parts[h] for h in parts if h != held]
-        t_other = choose_temperature(
-            np.concatenate([o[0] for o in others]), np.concatenate([o[1] for o in others])
-        )[1]
+        t_other = choose_temperature(*_pooled([parts[h] for h in parts if h != held]))[1]
         per[held] = rounded(
             {
                 "n": len(y),
@@ -67,10 +74,7 @@ def temperatures_from_loco(result: dict, mode: str) -> dict[str, Any]:
                 "accuracy": float((lo.argmax(1) == y).mean()),
             }
         )
-    t_nll, t = choose_temperature(
-        np.concatenate([p[0] for p in parts.values()]),
-        np.concatenate([p[1] for p in parts.values()]),
-    )
+    t_nll, t = choose_temperature(*_pooled(list(parts.values())))
     return {"temperature": t, "temperature_nll_fit": t_nll, "per_corpus": per}
 
 

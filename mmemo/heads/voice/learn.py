@@ -63,8 +63,8 @@ class Recipe:
     feature_sets: tuple[str, ...] = ("ComParE_2016", "eGeMAPSv02")
     trim: bool = True
     speaker_norm: str = "rank_gauss"
-    C_clip: float = 0.001
-    C_speaker: float = 0.003
+    C_clip: float = 0.003
+    C_speaker: float = 0.01
     components: int | None = 256  # principal components the LR is fitted on (None: all)
     balance_corpora: bool = True  # each corpus carries the same total sample weight
     masked: bool = True  # a corpus's clips are scored only on the classes it has

@@ -118,7 +118,8 @@ def test_loco_on_real_corpus_features_beats_chance(shared_data):
         np.array([clips[i].corpus for i in pick]),
         np.array([clips[i].gender for i in pick]),
     )
-    res = loco(data, Recipe(feature_sets=("eGeMAPSv02",), C_clip=0.01, C_speaker=0.01))
+    recipe = Recipe(feature_sets=("eGeMAPSv02",), C_clip=0.01, C_speaker=0.01)
+    res = loco(data, recipe)
     assert set(res) == {"ravdess", "ased", "emodb"}
     for r in res.values():
         s = r["scores"]["clip"]["core"]
@@ -126,3 +127,13 @@ def test_loco_on_real_corpus_features_beats_chance(shared_data):
         assert 0.0 <= s["uar"] <= 1.0
     mean_uar = np.mean([r["scores"]["speaker"]["core"]["uar"] for r in res.values()])
     assert mean_uar > 0.3  # chance is 0.25 on the four core classes
+    # calibration pools held-out corpora whose shared classes differ (5 vs 6 columns)
+    from mmemo.heads.voice.calibrate import calibrate_from_loco
+
+    cal = calibrate_from_loco(res, data, recipe)
+    assert 0.05 <= cal["temperature"] <= 20 and 0.05 <= cal["temperature_speaker"] <= 20
+    per = cal["record"]["clip"]["per_corpus"]
+    assert set(per) == {"ravdess", "ased", "emodb"}
+    assert all(0 <= v["ece_after"] <= 1 for v in per.values())
+    assert 0 <= cal["outlier_gate"]["ok"] < cal["outlier_gate"]["max"] <= 1
+    assert 0 <= cal["reliability"]["skill"] <= 1
