@@ -43,7 +43,6 @@ from mmemo.models.loading import (  # noqa: F401 - re-exported
     resolve_checkpoint,
 )
 
-
 # Keys of processor output that a forward pass needs besides input_ids/attention_mask.
 MEDIA_FEATURE_KEYS = (
     "pixel_values",
@@ -494,7 +493,9 @@ def _strip_private(conversations: list[list[dict]]) -> list[list[dict]]:
             if isinstance(msg["content"], str):
                 msgs.append(msg)
                 continue
-            parts = [{k: v for k, v in p.items() if k != "seconds_per_frame"} for p in msg["content"]]
+            parts = [
+                {k: v for k, v in p.items() if k != "seconds_per_frame"} for p in msg["content"]
+            ]
             msgs.append({**msg, "content": parts})
         out.append(msgs)
     return out

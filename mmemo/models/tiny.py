@@ -67,6 +67,7 @@ _CORPUS = (
     "0 1 2 3 4 5 6 7 8 9 . , : ; ! ? ( ) [ ] - % Hz dB s",
 )
 
+
 def chat_template(family: str) -> str:
     """The tiny chat template of ``family``, shaped like the released one
     (:mod:`mmemo.models.tiny_templates`)."""

@@ -101,9 +101,9 @@ def chat_template(family: str) -> str:
         return GEMMA
     if family == "qwen2":
         # text-only: the content is a string (mmemo collapses text parts for causal LMs)
-        return (_HEAD + "{% if 'text' in content %}{{ content['text'] }}{% endif %}" + _TAIL).replace(
-            "@SYSTEM@", QWEN_SYSTEM
-        )
+        return (
+            _HEAD + "{% if 'text' in content %}{{ content['text'] }}{% endif %}" + _TAIL
+        ).replace("@SYSTEM@", QWEN_SYSTEM)
     if family == "qwen2_audio":
         return _COUNTERS + (_HEAD + _QWEN_AUDIO_PARTS + _TAIL).replace("@SYSTEM@", QWEN_SYSTEM)
     if family == "qwen2_5_omni_thinker":
