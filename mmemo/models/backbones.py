@@ -268,13 +268,14 @@ class Backbone:
                 lambda: media.read_audio(path, sample_rate=self.sample_rate).samples,
             )
             return {"type": kind, kind: value}
-        frames, spacing = self._cache.get(
+        frames, spacing, times = self._cache.get(
             ("video", path, self.num_frames, self.max_side),
             lambda: _sample_video(path, self.num_frames, self.max_side),
         )
         # ``seconds_per_frame``: the real spacing of the sampled frames, which the processor
-        # turns into temporal positions (see :meth:`encode`)
-        return {"type": "video", "video": frames, "seconds_per_frame": spacing}
+        # turns into temporal positions (see :meth:`encode`); ``frame_times``: their times (s)
+        part = {"type": "video", "video": frames, "seconds_per_frame": spacing}
+        return {**part, "frame_times": times}
 
     # ---- tensors -----------------------------------------------------------------------
     def processor_kwargs(self, conversations: list[list[dict]]) -> dict:
@@ -451,9 +452,9 @@ class Backbone:
         return [{**self.parse(t), "completion": t} for t in self.generate(rows, base_dir, **kw)]
 
 
-def _sample_video(path: str, num_frames: int, max_side: int) -> tuple[Any, float]:
-    """``num_frames`` uniform frames (an even count: a short clip repeats its last frame) and
-    their spacing in seconds, measured from the decoded frames' timestamps."""
+def _sample_video(path: str, num_frames: int, max_side: int) -> tuple[Any, float, list[float]]:
+    """``num_frames`` uniform frames (an even count: a short clip repeats its last frame),
+    their spacing in seconds (measured from the decoded frames' timestamps) and their times."""
     import numpy as np
 
     from mmemo import media
@@ -464,9 +465,11 @@ def _sample_video(path: str, num_frames: int, max_side: int) -> tuple[Any, float
         spacing = float(np.diff(stamps).mean())
     else:  # one frame: the clip's length stands for its spacing
         spacing = float(media.probe(path).duration or 1.0)
+    times = [round(float(t), 3) for t in stamps]
     if len(frames) % 2:
         frames = np.concatenate([frames, frames[-1:]], axis=0)
-    return frames, max(spacing, 1e-3)
+        times.append(round(times[-1] + spacing, 3) if times else 0.0)
+    return frames, max(spacing, 1e-3), times
 
 
 def _size(processor: Any, attr: str, s: BackboneSettings, video: bool = False) -> dict:
@@ -484,8 +487,11 @@ def _size(processor: Any, attr: str, s: BackboneSettings, video: bool = False) -
     }
 
 
+_PRIVATE = ("seconds_per_frame", "frame_times")
+
+
 def _strip_private(conversations: list[list[dict]]) -> list[list[dict]]:
-    """Conversations without mmemo's own part keys (``seconds_per_frame``)."""
+    """Conversations without mmemo's own part keys (``seconds_per_frame``, ``frame_times``)."""
     out = []
     for conv in conversations:
         msgs = []
@@ -493,9 +499,7 @@ def _strip_private(conversations: list[list[dict]]) -> list[list[dict]]:
             if isinstance(msg["content"], str):
                 msgs.append(msg)
                 continue
-            parts = [
-                {k: v for k, v in p.items() if k != "seconds_per_frame"} for p in msg["content"]
-            ]
+            parts = [{k: v for k, v in p.items() if k not in _PRIVATE} for p in msg["content"]]
             msgs.append({**msg, "content": parts})
         out.append(msgs)
     return out

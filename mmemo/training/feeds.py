@@ -71,7 +71,7 @@ def _detail(backbone: Any, row: dict, msgs: list[dict]) -> list[str]:
         kind = part.get("type")
         if kind == "video":
             n, sp = len(part["video"]), part["seconds_per_frame"]
-            times = ", ".join(f"{i * sp:.2f}" for i in range(n))
+            times = ", ".join(f"{t:.2f}" for t in part.get("frame_times", []))
             h, w = part["video"].shape[1:3]
             out.append(
                 f"   row {rid} video: {n} frames {w}x{h} at t = {times} s "
