@@ -149,13 +149,22 @@ class Backbone:
         family = family or detect_family(path)
         if family not in FAMILIES:
             raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
+        from dataclasses import fields
+
+        known = {f.name for f in fields(BackboneSettings)} - {"family"}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown backbone option(s) {unknown}; valid: {', '.join(sorted(known))}, "
+                "device, family, attn_implementation"
+            )
         saved = load_settings(path)
         base = replace(saved, family=family) if saved else BackboneSettings(family=family)
         chosen = {k: v for k, v in settings.items() if v is not None}
         if dtype is not None:
             chosen["dtype"] = dtype
         resolved = replace(base, **chosen)
-        if not hasattr(torch, resolved.dtype):
+        if resolved.dtype not in ("float32", "bfloat16", "float16"):
             raise ValueError(f"dtype must be float32, bfloat16 or float16, got {resolved.dtype!r}")
         kwargs: dict[str, Any] = {"dtype": getattr(torch, resolved.dtype)}
         if attn_implementation:

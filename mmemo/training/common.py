@@ -120,7 +120,16 @@ def save_final(
     out = Path(out_dir)
     state = None
     if accelerator is not None:
-        state = accelerator.get_state_dict(model)  # collective under ZeRO-3
+        from transformers.integrations import is_deepspeed_zero3_enabled
+
+        if is_deepspeed_zero3_enabled() and hasattr(
+            accelerator.unwrap_model(model), "merge_and_unload"
+        ):
+            raise NotImplementedError(
+                "LoRA under DeepSpeed ZeRO-3: merging a sharded adapter into the final "
+                "checkpoint is not supported; use zero2.yaml for LoRA runs, or lora.enabled=false"
+            )
+        state = accelerator.get_state_dict(model)  # collective: gathers ZeRO-3 shards
         model = accelerator.unwrap_model(model)
     if is_main_process():
         tmp = out.with_name(out.name + ".partial")
@@ -195,7 +204,7 @@ class Stage:
         }
         return save_final(
             self.backbone,
-            self.trainer.model,
+            self.trainer.model_wrapped,  # the DeepSpeed engine under ZeRO (its gather)
             self.output_dir / "final",
             info,
             accelerator=self.trainer.accelerator,

@@ -89,6 +89,10 @@ def run_stage(
     grpo_len = (cfg.get("grpo") or {}).get("max_completion_length")
     if grpo_len and "max_new_tokens" not in cfg["model"]:
         backbone.settings.max_new_tokens = int(grpo_len)
+    # the label space the model was trained on, kept with its settings (closed-set tasks)
+    if backbone.settings.task != "emotions" and "labels" not in cfg["model"]:
+        labels = sorted({str(r["emotion"]) for r in rows if r.get("emotion")})
+        backbone.settings.labels = labels or backbone.settings.labels
     common = {
         "output_dir": out_dir,
         "lora": cfg.get("lora"),
