@@ -26,6 +26,7 @@ checkpoint and restored on load.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
@@ -141,7 +142,8 @@ class Backbone:
         ``num_frames``, ``max_side``, ``min_pixels``, ``max_new_tokens``, ...); a value given
         here overrides the one saved with the checkpoint, ``None`` keeps the saved one.
         ``dtype``: float32, bfloat16, float16 (default: the saved training dtype, else float32).
-        ``device``: ``cuda``, ``cuda:1``, ``cpu`` (default: the GPU when there is one).
+        ``device``: ``cuda``, ``cuda:1``, ``cpu`` (default: the GPU when there is one; under
+        ``accelerate launch`` the process's own, ``cuda:$LOCAL_RANK``).
         """
         import torch
 
@@ -170,7 +172,9 @@ class Backbone:
         if attn_implementation:
             kwargs["attn_implementation"] = attn_implementation
         model = load_model(path, family, **kwargs)
-        device = device or ("cuda" if torch.cuda.is_available() else None)
+        if device is None and torch.cuda.is_available():
+            # this process's GPU (under accelerate launch each rank has its own)
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
         if device:
             model.to(device)
         processor = load_processor(path, family)
