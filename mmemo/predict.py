@@ -101,9 +101,17 @@ class Predictor:
     # ------------------------------------------------------------------ loading
     @classmethod
     def from_pretrained(
-        cls, model: str | Path = "default", modalities: Iterable[str] | None = None
+        cls,
+        model: str | Path = "default",
+        modalities: Iterable[str] | None = None,
+        device: str | None = None,
+        dtype: str | None = None,
     ) -> Predictor:
-        """``"default"``, a heads folder, a ``mmemo train`` checkpoint folder, or a cached hub id."""
+        """``"default"``, a heads folder, a ``mmemo train`` checkpoint folder, or a cached hub id.
+
+        A backbone checkpoint is rebuilt with the settings saved beside it (prompt, frames,
+        generation length, dtype); ``device`` (default: the GPU when there is one) and
+        ``dtype`` (default: the trained dtype) override."""
         from mmemo.heads.bundle import HeadError, default_dir
         from mmemo.heads.face.model import FaceHead
         from mmemo.heads.text.model import TextHead
@@ -127,7 +135,8 @@ class Predictor:
             return cls(**loaded, modalities=mods, weights=weights, name=str(model))
         if str(model) == "default":
             raise ModelLoadError(f"the default heads are missing from {directory}")
-        return cls(backbone=_load_backbone(model), modalities=mods, name=str(model))
+        backbone = _load_backbone(model, device=device, dtype=dtype)
+        return cls(backbone=backbone, modalities=mods, name=str(model))
 
     # ------------------------------------------------------------------ predicting
     def predict(self, path: str | Path, speaker: str | None = None, transcript: str | None = None):
@@ -322,7 +331,8 @@ class Predictor:
             row[media_kind(m.item.path)] = m.item.path
         if m.item.transcript:
             row["transcript"] = m.item.transcript
-        if m.cues is not None:
+        if m.cues is not None and not row.get("cues"):
+            # a manifest's own cue text is the text the model was trained on: keep it
             row["cues"] = m.cues.describe()
         t0 = time.perf_counter()
         out = self.backbone.predict([row])[0]
@@ -364,11 +374,15 @@ def _weights_from(directory: Path) -> dict[str, float] | None:
     return {k: float(v) for k, v in json.loads(path.read_text())["weights"].items()}
 
 
-def _load_backbone(model: str | Path) -> Any:
+def _load_backbone(model: str | Path, device: str | None = None, dtype: str | None = None) -> Any:
+    from mmemo.models.backbone_settings import load_settings
     from mmemo.models.backbones import BackboneNotFound, load_backbone
 
     try:
-        return load_backbone(model, inputs="both")
+        saved = Path(model).is_dir() and load_settings(model) is not None
+        # trained by mmemo: exactly its training settings; otherwise media + cue text
+        extra = {} if saved else {"inputs": "both"}
+        return load_backbone(model, device=device, dtype=dtype, **extra)
     except BackboneNotFound as exc:
         raise ModelLoadError(str(exc)) from exc
     except (OSError, ValueError) as exc:

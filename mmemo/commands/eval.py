@@ -43,6 +43,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output folder (predictions, metrics, plots)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--device", help="for a trained backbone: cuda, cuda:1 or cpu")
+    p.add_argument(
+        "--dtype",
+        choices=["float32", "bfloat16", "float16"],
+        help="for a trained backbone: weights dtype (default: the dtype it was trained in)",
+    )
     p.set_defaults(func=run)
 
 
@@ -78,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
             out = args.out
             if out and len(models) > 1:
                 out = str(Path(out) / f"model{i}")
+            if args.device or args.dtype:
+                from mmemo.predict import Predictor
+
+                model = Predictor.from_pretrained(model, device=args.device, dtype=args.dtype)
             results.append(evaluate(model, args.data, args.task, out, labels, progress))
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)

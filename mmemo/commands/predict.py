@@ -63,6 +63,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-voice", action="store_true", help="do not use the voice")
     p.add_argument("--no-text", action="store_true", help="do not use transcripts")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--device",
+        help="for a trained backbone: cuda, cuda:1 or cpu (default: the GPU when there is one)",
+    )
+    p.add_argument(
+        "--dtype",
+        choices=["float32", "bfloat16", "float16"],
+        help="for a trained backbone: weights dtype (default: the dtype it was trained in)",
+    )
     p.set_defaults(func=run)
 
 
@@ -113,7 +122,9 @@ def run(args: argparse.Namespace) -> int:
         if not off
     }  # fmt: skip
     try:
-        predictor = Predictor.from_pretrained(args.model, modalities=modalities)
+        predictor = Predictor.from_pretrained(
+            args.model, modalities=modalities, device=args.device, dtype=args.dtype
+        )
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

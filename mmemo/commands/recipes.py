@@ -29,7 +29,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ti.add_argument(
         "family",
-        choices=("qwen2", "qwen2_vl", "qwen2_5_vl", "qwen2_audio", "qwen2_5_omni_thinker"),
+        choices=(
+            "qwen2",
+            "llama",
+            "gemma",
+            "qwen2_vl",
+            "qwen2_5_vl",
+            "qwen2_audio",
+            "qwen2_5_omni_thinker",
+        ),  # fmt: skip
     )
     ti.add_argument("out", help="output folder")
     ti.set_defaults(func=run_tiny)

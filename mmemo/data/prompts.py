@@ -60,12 +60,15 @@ class PromptOptions:
     ``inputs``: ``media`` (media parts only), ``cues`` (cue text only), ``both``.
     ``modalities``: media kinds the backbone reads (others fall back to cue text if present).
     ``task``: ``emotion`` (one label), ``emotions`` (open-vocabulary list) or ``aus``.
+    ``audio_from_video``: a backbone that reads audio gets a video row's audio track as an
+    audio part when the row has no ``audio`` of its own (the MER layout: video files only).
     """
 
     inputs: str = "media"
     think: bool = True
     task: str = "emotion"
     modalities: tuple[str, ...] = ()
+    audio_from_video: bool = True
     system: str | None = SYSTEM_PROMPT
     question: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -182,7 +185,8 @@ def build_messages(
     """The prompt messages (system + user) for one row, media parts first.
 
     Media parts carry ``path`` (absolute); adapters decode them with :mod:`mmemo.media`.
-    A video row read by an audio-only family contributes its audio track.
+    A video row without ``audio`` read by a family that hears contributes its audio track
+    (right after the video part) unless ``opts.audio_from_video`` is off.
     """
     parts: list[dict] = []
     if opts.inputs in ("media", "both"):
@@ -192,7 +196,12 @@ def build_messages(
                 continue
             if key in opts.modalities:
                 parts.append({"type": key, "path": path})
-            elif key == "video" and "audio" in opts.modalities and not row.get("audio"):
+            if (
+                key == "video"
+                and opts.audio_from_video
+                and "audio" in opts.modalities
+                and not row.get("audio")
+            ):
                 parts.append({"type": "audio", "path": path})
         if not parts and opts.inputs == "media" and opts.modalities and not cue_text(row):
             raise PromptError(

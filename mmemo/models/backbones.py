@@ -9,52 +9,41 @@ features a forward pass needs, generates with the think/answer template, and par
 | family | transformers class | media read |
 |---|---|---|
 | ``qwen2`` | ``Qwen2ForCausalLM`` | none (cue text) |
+| ``causal_lm`` | ``AutoModelForCausalLM`` (Llama, Mistral, Gemma, Phi, Qwen3, SmolLM...) | none (cue text; the model's own chat template) |
 | ``qwen2_vl`` | ``Qwen2VLForConditionalGeneration`` | image, video frames |
 | ``qwen2_5_vl`` | ``Qwen2_5_VLForConditionalGeneration`` | image, video frames |
 | ``qwen2_audio`` | ``Qwen2AudioForConditionalGeneration`` | audio (a video's audio track) |
-| ``qwen2_5_omni_thinker`` | ``Qwen2_5OmniThinkerForConditionalGeneration`` | image, video, audio |
+| ``qwen2_5_omni_thinker`` | ``Qwen2_5OmniThinkerForConditionalGeneration`` | image, video, audio (a video's own track too) |
 
-Adding a family = one entry in :data:`FAMILIES` (and a tiny builder in ``mmemo.models.tiny``).
-Video frames are sampled by mmemo (``num_frames`` uniform frames, even count because the Qwen
-vision towers patch 2 frames at a time), so training and inference see the same frames.
+Adding a family = one entry in ``mmemo.models.loading.FAMILIES`` (and a tiny builder in
+``mmemo.models.tiny``). Video frames are sampled by mmemo (``num_frames`` uniform frames, even
+count because the Qwen vision towers patch 2 frames at a time), so training and inference see
+the same frames; their real spacing goes to the processor as video metadata (Qwen2.5-VL) or
+``fps`` (Omni), so temporal positions match the clip's time. The settings that shape prompts
+and generation (:mod:`mmemo.models.backbone_settings`) are saved beside every trained
+checkpoint and restored on load.
 """
 
 from __future__ import annotations
 
-import json
+import os
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from mmemo.data.prompts import PromptOptions, build_messages, parse_completion, target_text
+from mmemo.models.backbone_settings import BackboneSettings, load_settings, save_settings
+from mmemo.models.loading import (  # noqa: F401 - re-exported
+    FAMILIES,
+    BackboneNotFound,
+    FamilySpec,
+    detect_family,
+    load_model,
+    load_processor,
+    resolve_checkpoint,
+)
 
-
-@dataclass(frozen=True)
-class FamilySpec:
-    model_class: str  # attribute of ``transformers``
-    modalities: tuple[str, ...]
-    causal_lm: bool = False  # processor is a plain tokenizer
-
-
-FAMILIES: dict[str, FamilySpec] = {
-    "qwen2": FamilySpec("Qwen2ForCausalLM", (), causal_lm=True),
-    "qwen2_vl": FamilySpec("Qwen2VLForConditionalGeneration", ("image", "video")),
-    "qwen2_5_vl": FamilySpec("Qwen2_5_VLForConditionalGeneration", ("image", "video")),
-    "qwen2_audio": FamilySpec("Qwen2AudioForConditionalGeneration", ("audio",)),
-    "qwen2_5_omni_thinker": FamilySpec(
-        "Qwen2_5OmniThinkerForConditionalGeneration", ("image", "video", "audio")
-    ),
-}
-# config.json model_type -> family (for checkpoints without mmemo_backbone.json)
-_MODEL_TYPES = {
-    "qwen2": "qwen2",
-    "qwen2_5": "qwen2",
-    "qwen2_vl": "qwen2_vl",
-    "qwen2_5_vl": "qwen2_5_vl",
-    "qwen2_audio": "qwen2_audio",
-    "qwen2_5_omni_thinker": "qwen2_5_omni_thinker",
-}
 # Keys of processor output that a forward pass needs besides input_ids/attention_mask.
 MEDIA_FEATURE_KEYS = (
     "pixel_values",
@@ -66,50 +55,7 @@ MEDIA_FEATURE_KEYS = (
     "input_features",
     "feature_attention_mask",
 )
-
-
-class BackboneNotFound(FileNotFoundError):
-    """The checkpoint is neither a local folder nor in the local cache."""
-
-
-def resolve_checkpoint(path_or_id: str | Path) -> Path:
-    """A local folder for ``path_or_id``: the folder itself, or the cached snapshot of a hub id.
-
-    Never downloads: a hub id that is not cached raises :class:`BackboneNotFound` naming the
-    local directory to provide.
-    """
-    path = Path(path_or_id).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise BackboneNotFound(f"{path}: not a model folder (no config.json)")
-        return path
-    text = str(path_or_id)
-    if path.is_absolute() or text.startswith(".") or text.count("/") != 1:
-        raise BackboneNotFound(f"{text}: no such model folder")
-    from huggingface_hub import snapshot_download
-
-    try:
-        return Path(snapshot_download(text, local_files_only=True))
-    except Exception as exc:  # noqa: BLE001 - any cache miss means the same thing here
-        raise BackboneNotFound(
-            f"{text}: not found in the local Hugging Face cache and mmemo never downloads. "
-            f"Download it on a connected machine (huggingface-cli download {text} --local-dir "
-            f"DIR), copy DIR here and pass its path (e.g. model.path=DIR). ({type(exc).__name__})"
-        ) from None
-
-
-def detect_family(path: Path) -> str:
-    """The family of a checkpoint folder (``mmemo_backbone.json`` or config ``model_type``)."""
-    marker = path / "mmemo_backbone.json"
-    if marker.is_file():
-        return json.loads(marker.read_text())["family"]
-    model_type = json.loads((path / "config.json").read_text()).get("model_type", "")
-    if model_type not in _MODEL_TYPES:
-        raise ValueError(
-            f"{path}: model_type {model_type!r} has no mmemo adapter; supported: "
-            f"{', '.join(sorted(FAMILIES))} (pass family= to force one)"
-        )
-    return _MODEL_TYPES[model_type]
+_UNSET: Any = None  # from_pretrained arguments left unset take the saved settings
 
 
 class _MediaCache:
@@ -132,49 +78,51 @@ class _MediaCache:
 
 
 class Backbone:
-    """A loaded model + processor of one family, with the row → chat → tensors plumbing.
+    """A loaded model + processor of one family, with the row -> chat -> tensors plumbing.
 
-    Build with :meth:`from_pretrained`. ``prompt`` holds the prompt options (inputs mode,
-    think switch, task); ``num_frames`` and ``max_side`` (pixels) control video sampling;
-    ``sample_rate`` (Hz) the audio fed to Whisper-style feature extractors.
+    Build with :meth:`from_pretrained`. ``settings`` (:class:`BackboneSettings`) decide the
+    prompt (inputs mode, task, think switch, system prompt, question), the media (frames per
+    clip, frame size, pixel limits, audio rate, audio from a video's track) and generation
+    (``max_new_tokens``); :meth:`save_settings` writes them beside a checkpoint so that
+    inference rebuilds exactly the training prompt.
     """
 
-    def __init__(
-        self,
-        model: Any,
-        processor: Any,
-        family: str,
-        path: str | Path,
-        *,
-        prompt: PromptOptions | None = None,
-        num_frames: int = 4,
-        max_side: int = 224,
-        sample_rate: int = 16000,
-    ) -> None:
+    def __init__(self, model: Any, processor: Any, path: str | Path, settings: BackboneSettings):
+        family = settings.family
         if family not in FAMILIES:
             raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
+        if settings.num_frames % 2:
+            raise ValueError(
+                f"num_frames must be even (Qwen vision patches 2 frames), got {settings.num_frames}"
+            )
         self.model = model
         self.processor = processor
+        self.settings = settings
         self.family = family
         self.spec = FAMILIES[family]
         self.path = str(path)
-        if num_frames % 2:
-            raise ValueError(
-                f"num_frames must be even (Qwen vision patches 2 frames), got {num_frames}"
-            )
-        self.num_frames = num_frames
-        self.max_side = max_side
-        self.sample_rate = sample_rate
-        opts = prompt or PromptOptions()
-        opts.modalities = self.spec.modalities
-        self.prompt = opts
+        self.prompt = PromptOptions(
+            inputs=settings.inputs,
+            think=settings.think,
+            task=settings.task,
+            modalities=self.spec.modalities,
+            audio_from_video=settings.audio_from_video,
+            **({"system": settings.system} if settings.system is not None else {}),
+            question=settings.question,
+        )
         self._cache = _MediaCache()
         if hasattr(processor, "video_processor"):
             # The Omni processor class carries a default video size (~100k-600k pixels) that
-            # overrides the saved video processor's; the saved one is authoritative in mmemo.
+            # overrides the saved video processor's; the saved one (or the settings' pixel
+            # limits) is authoritative in mmemo.
             defaults = dict(getattr(processor, "videos_kwargs", {}) or {})
             defaults.pop("size", None)
             processor.videos_kwargs = defaults
+
+    # Settings shortcuts (read-only views; change ``settings`` to change them).
+    num_frames = property(lambda self: self.settings.num_frames)
+    max_side = property(lambda self: self.settings.max_side)
+    sample_rate = property(lambda self: self.settings.sample_rate)
 
     # ---- loading -----------------------------------------------------------------------
     @classmethod
@@ -183,36 +131,58 @@ class Backbone:
         path_or_id: str | Path,
         *,
         family: str | None = None,
-        dtype: str = "float32",
-        inputs: str = "media",
-        think: bool = True,
-        task: str = "emotion",
-        num_frames: int = 4,
-        max_side: int = 224,
+        dtype: str | None = _UNSET,
+        device: str | None = None,
         attn_implementation: str | None = None,
+        **settings: Any,
     ) -> Backbone:
-        """Load a checkpoint folder (or cached hub id). ``dtype``: float32, bfloat16, float16."""
+        """Load a checkpoint folder (or cached hub id) with its saved settings.
+
+        ``settings`` are :class:`BackboneSettings` fields (``inputs``, ``think``, ``task``,
+        ``num_frames``, ``max_side``, ``min_pixels``, ``max_new_tokens``, ...); a value given
+        here overrides the one saved with the checkpoint, ``None`` keeps the saved one.
+        ``dtype``: float32, bfloat16, float16 (default: the saved training dtype, else float32).
+        ``device``: ``cuda``, ``cuda:1``, ``cpu`` (default: the GPU when there is one; under
+        ``accelerate launch`` the process's own, ``cuda:$LOCAL_RANK``).
+        """
         import torch
-        import transformers
 
         path = resolve_checkpoint(path_or_id)
         family = family or detect_family(path)
         if family not in FAMILIES:
             raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
-        spec = FAMILIES[family]
-        model_cls = getattr(transformers, spec.model_class)
-        kwargs: dict[str, Any] = {"dtype": getattr(torch, dtype)}
+        from dataclasses import fields
+
+        known = {f.name for f in fields(BackboneSettings)} - {"family"}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown backbone option(s) {unknown}; valid: {', '.join(sorted(known))}, "
+                "device, family, attn_implementation"
+            )
+        saved = load_settings(path)
+        base = replace(saved, family=family) if saved else BackboneSettings(family=family)
+        chosen = {k: v for k, v in settings.items() if v is not None}
+        if dtype is not None:
+            chosen["dtype"] = dtype
+        resolved = replace(base, **chosen)
+        if resolved.dtype not in ("float32", "bfloat16", "float16"):
+            raise ValueError(f"dtype must be float32, bfloat16 or float16, got {resolved.dtype!r}")
+        kwargs: dict[str, Any] = {"dtype": getattr(torch, resolved.dtype)}
         if attn_implementation:
             kwargs["attn_implementation"] = attn_implementation
-        model = model_cls.from_pretrained(path, **kwargs)
-        if spec.causal_lm:
-            processor = transformers.AutoTokenizer.from_pretrained(path)
-        else:
-            processor = transformers.AutoProcessor.from_pretrained(path)
-        opts = PromptOptions(inputs=inputs, think=think, task=task)
-        return cls(
-            model, processor, family, path, prompt=opts, num_frames=num_frames, max_side=max_side
-        )
+        model = load_model(path, family, **kwargs)
+        if device is None and torch.cuda.is_available():
+            # this process's GPU (under accelerate launch each rank has its own)
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+        if device:
+            model.to(device)
+        processor = load_processor(path, family)
+        return cls(model, processor, path, resolved)
+
+    def save_settings(self, out_dir: str | Path) -> Path:
+        """Write this backbone's settings (``mmemo_backbone.json``) into ``out_dir``."""
+        return save_settings(out_dir, self.settings)
 
     @property
     def tokenizer(self) -> Any:
@@ -241,8 +211,31 @@ class Backbone:
 
     # ---- rows -> chats -----------------------------------------------------------------
     def messages(self, row: dict, base_dir: str | Path | None = None) -> list[dict]:
-        """Prompt messages for one manifest row (media parts carry absolute ``path``)."""
-        return build_messages(row, self.prompt, base_dir)
+        """Prompt messages for one manifest row (media parts carry absolute ``path``). A chat
+        template without a system role (Gemma's raises on one) gets the system text at the
+        start of the user turn instead."""
+        msgs = build_messages(row, self.prompt, base_dir)
+        if msgs and msgs[0]["role"] == "system" and not self._supports_system():
+            system = "".join(p.get("text", "") for p in msgs[0]["content"])
+            user = dict(msgs[1])
+            parts = list(user["content"])
+            parts[-1] = {"type": "text", "text": f"{system}\n\n{parts[-1]['text']}"}
+            user["content"] = parts
+            msgs = [user, *msgs[2:]]
+        return msgs
+
+    def _supports_system(self) -> bool:
+        if not hasattr(self, "_system_ok"):
+            probe = [
+                {"role": "system", "content": "s"},
+                {"role": "user", "content": "u"},
+            ]
+            try:
+                self.tokenizer.apply_chat_template(probe, tokenize=False)
+                self._system_ok = True
+            except Exception:  # noqa: BLE001 - templates raise their own error types
+                self._system_ok = False
+        return self._system_ok
 
     def target(self, row: dict) -> str:
         """SFT target text for one row under this adapter's think/task settings."""
@@ -281,27 +274,66 @@ class Backbone:
             value = self._cache.get(
                 ("image", path), lambda: Image.fromarray(media.read_image(path))
             )
-        elif kind == "video":
-            value = self._cache.get(
-                ("video", path, self.num_frames, self.max_side),
-                lambda: (
-                    media.read_frames(
-                        path, num_frames=self.num_frames, max_side=self.max_side
-                    ).frames
-                ),
-            )
-            if len(value) % 2:  # short clips: repeat the last frame to keep an even count
-                import numpy as np
-
-                value = np.concatenate([value, value[-1:]], axis=0)
-        else:
+            return {"type": kind, kind: value}
+        if kind == "audio":
             value = self._cache.get(
                 ("audio", path, self.sample_rate),
                 lambda: media.read_audio(path, sample_rate=self.sample_rate).samples,
             )
-        return {"type": kind, kind: value}
+            return {"type": kind, kind: value}
+        frames, spacing, times = self._cache.get(
+            ("video", path, self.num_frames, self.max_side),
+            lambda: _sample_video(path, self.num_frames, self.max_side),
+        )
+        # ``seconds_per_frame``: the real spacing of the sampled frames, which the processor
+        # turns into temporal positions (see :meth:`encode`); ``frame_times``: their times (s)
+        part = {"type": "video", "video": frames, "seconds_per_frame": spacing}
+        return {**part, "frame_times": times}
 
     # ---- tensors -----------------------------------------------------------------------
+    def processor_kwargs(self, conversations: list[list[dict]]) -> dict:
+        """Keyword arguments for the processor call on ``conversations`` (materialised):
+        pixel limits from the settings, and the timing of every video, so the Qwen 3-D RoPE
+        places frames at their real times (without it transformers assumes 24 fps)."""
+        kw: dict[str, Any] = {"padding": True, "return_tensors": "pt"}
+        s = self.settings
+        if s.min_pixels or s.max_pixels:
+            kw["images_kwargs"] = {"size": _size(self.processor, "image_processor", s)}
+        spacings = [
+            p["seconds_per_frame"]
+            for conv in conversations
+            for msg in conv
+            if not isinstance(msg["content"], str)
+            for p in msg["content"]
+            if p.get("type") == "video"
+        ]
+        if not spacings:
+            return kw
+        videos: dict[str, Any] = {"do_sample_frames": False}  # mmemo sampled the frames
+        if s.video_min_pixels or s.video_max_pixels:
+            videos["size"] = _size(self.processor, "video_processor", s, video=True)
+        if self.family == "qwen2_5_omni_thinker":
+            # the Omni processor takes one frame rate for the whole call
+            rates = {round(1.0 / sp, 6) for sp in spacings}
+            if len(rates) > 1:
+                raise ValueError(
+                    "Omni: videos with different frame spacings in one call; encode them "
+                    "one conversation at a time"
+                )
+            videos["fps"] = rates.pop()
+        else:
+            videos["video_metadata"] = [
+                {"total_num_frames": n, "fps": 1.0 / sp, "frames_indices": list(range(n))}
+                for conv in conversations
+                for msg in conv
+                if not isinstance(msg["content"], str)
+                for p in msg["content"]
+                if p.get("type") == "video"
+                for n, sp in [(len(p["video"]), p["seconds_per_frame"])]
+            ]
+        kw["videos_kwargs"] = videos
+        return kw
+
     def encode(self, conversations: list[list[dict]], add_generation_prompt: bool) -> dict:
         """Tokenise materialised conversations (left-padded) with their media features."""
         if self.spec.causal_lm:
@@ -314,11 +346,19 @@ class Backbone:
                 return_tensors="pt",
             )
         return self.processor.apply_chat_template(
-            conversations,
+            _strip_private(conversations),
             tokenize=True,
             return_dict=True,
             add_generation_prompt=add_generation_prompt,
-            processor_kwargs={"padding": True, "return_tensors": "pt"},
+            processor_kwargs=self.processor_kwargs(conversations),
+        )
+
+    def prompt_text(self, row: dict, base_dir: str | Path | None = None) -> str:
+        """The exact prompt string (chat template applied, generation prompt added) of a row."""
+        conv = self.materialize(self.messages(row, base_dir))
+        template = self.tokenizer if self.spec.causal_lm else self.processor
+        return template.apply_chat_template(
+            _strip_private([conv])[0], tokenize=False, add_generation_prompt=True
         )
 
     def media_features(self, prompt_messages: list[dict]) -> dict:
@@ -377,13 +417,21 @@ class Backbone:
         self,
         rows: list[dict],
         base_dir: str | Path | None = None,
-        max_new_tokens: int = 128,
+        max_new_tokens: int | None = None,
         **generation_kwargs: Any,
     ) -> list[str]:
-        """Generate one completion per row (greedy unless ``do_sample=True`` is passed)."""
+        """Generate one completion per row (greedy unless ``do_sample=True`` is passed);
+        ``max_new_tokens`` defaults to the settings' (the training completion length)."""
         import torch
 
         convs = [self.materialize(self.messages(r, base_dir)) for r in rows]
+        if self.family == "qwen2_5_omni_thinker" and len(convs) > 1:
+            # one frame rate per Omni processor call: rows one at a time
+            return [
+                t
+                for r in rows
+                for t in self.generate([r], base_dir, max_new_tokens, **generation_kwargs)
+            ]
         self.tokenizer.padding_side = "left"
         enc = self.encode(convs, add_generation_prompt=True)
         enc = {k: v.to(self.model.device) if hasattr(v, "to") else v for k, v in enc.items()}
@@ -392,7 +440,7 @@ class Backbone:
         with torch.no_grad():
             out = self.model.generate(
                 **enc,
-                max_new_tokens=max_new_tokens,
+                max_new_tokens=max_new_tokens or self.settings.max_new_tokens,
                 pad_token_id=tok.pad_token_id,
                 eos_token_id=tok.eos_token_id,
                 **generation_kwargs,
@@ -415,6 +463,59 @@ class Backbone:
     ) -> list[dict]:
         """Generate and parse: one label dict per row (with the raw ``completion``)."""
         return [{**self.parse(t), "completion": t} for t in self.generate(rows, base_dir, **kw)]
+
+
+def _sample_video(path: str, num_frames: int, max_side: int) -> tuple[Any, float, list[float]]:
+    """``num_frames`` uniform frames (an even count: a short clip repeats its last frame),
+    their spacing in seconds (measured from the decoded frames' timestamps) and their times."""
+    import numpy as np
+
+    from mmemo import media
+
+    got = media.read_frames(path, num_frames=num_frames, max_side=max_side)
+    frames, stamps = got.frames, np.asarray(got.timestamps, dtype=np.float64)
+    if len(stamps) > 1:
+        spacing = float(np.diff(stamps).mean())
+    else:  # one frame: the clip's length stands for its spacing
+        spacing = float(media.probe(path).duration or 1.0)
+    times = [round(float(t), 3) for t in stamps]
+    if len(frames) % 2:
+        frames = np.concatenate([frames, frames[-1:]], axis=0)
+        times.append(round(times[-1] + spacing, 3) if times else 0.0)
+    return frames, max(spacing, 1e-3), times
+
+
+def _size(processor: Any, attr: str, s: BackboneSettings, video: bool = False) -> dict:
+    """``{"shortest_edge", "longest_edge"}`` (pixel counts) from the settings, keeping the
+    processor's own value for a limit left unset."""
+    own = getattr(getattr(processor, attr, None), "size", None)
+
+    def own_value(key: str) -> Any:
+        return own.get(key) if isinstance(own, dict) else getattr(own, key, None)
+
+    lo, hi = (s.video_min_pixels, s.video_max_pixels) if video else (s.min_pixels, s.max_pixels)
+    return {
+        "shortest_edge": int(lo or own_value("shortest_edge")),
+        "longest_edge": int(hi or own_value("longest_edge")),
+    }
+
+
+_PRIVATE = ("seconds_per_frame", "frame_times")
+
+
+def _strip_private(conversations: list[list[dict]]) -> list[list[dict]]:
+    """Conversations without mmemo's own part keys (``seconds_per_frame``, ``frame_times``)."""
+    out = []
+    for conv in conversations:
+        msgs = []
+        for msg in conv:
+            if isinstance(msg["content"], str):
+                msgs.append(msg)
+                continue
+            parts = [{k: v for k, v in p.items() if k not in _PRIVATE} for p in msg["content"]]
+            msgs.append({**msg, "content": parts})
+        out.append(msgs)
+    return out
 
 
 def _accepts(model: Any, name: str) -> bool:

@@ -4,10 +4,14 @@
 tokenizer, processor, chat template) with ``save_pretrained``; the backbone adapters then load
 it through exactly the code path used for real checkpoints (``mmemo.models.backbones``).
 
-Families (dependencies.md §3): ``qwen2`` (causal LM reading cue text), ``qwen2_vl``,
+Families (dependencies.md §3): ``qwen2``, ``llama`` (Llama-3 template), ``gemma`` (Gemma
+template, no system role) (causal LMs reading cue text; the last two carry no mmemo marker,
+so their family is detected from ``config.json`` as for any real checkpoint), ``qwen2_vl``,
 ``qwen2_5_vl`` (images and video frames), ``qwen2_audio`` (audio), ``qwen2_5_omni_thinker``
 (audio + images + video). Every model has hidden size 64, 2 layers, 4 heads, 2 KV heads; the
 tokenizer is a byte-level BPE (vocabulary 512) trained on a few lines, so nothing is downloaded.
+Chat templates follow the released ones' structure; the video processors sample frames by
+default (mmemo passes its own frames with ``do_sample_frames=False`` and their timing).
 Weights are random: the models produce gibberish, which is what the tests need (varied rewards).
 """
 
@@ -18,6 +22,8 @@ from pathlib import Path
 
 FAMILIES: tuple[str, ...] = (
     "qwen2",
+    "llama",
+    "gemma",
     "qwen2_vl",
     "qwen2_5_vl",
     "qwen2_audio",
@@ -37,7 +43,15 @@ SPECIAL_TOKENS: tuple[str, ...] = (
     "<|audio_eos|>",
     "<|IMAGE|>",
     "<|VIDEO|>",
+    "<|vision_bos|>",
+    "<|vision_eos|>",
 )
+# Special tokens of the non-Qwen text families: (bos, eos, pad, others)
+_OTHER_TOKENS = {
+    "llama": ("<|begin_of_text|>", "<|eot_id|>", "<|finetune_right_pad_id|>",
+              ("<|start_header_id|>", "<|end_header_id|>")),
+    "gemma": ("<bos>", "<end_of_turn>", "<pad>", ("<start_of_turn>", "<eos>")),
+}  # fmt: skip
 
 # The BPE is trained on these lines so that prompts and answers tokenise compactly.
 _CORPUS = (
@@ -53,52 +67,33 @@ _CORPUS = (
     "0 1 2 3 4 5 6 7 8 9 . , : ; ! ? ( ) [ ] - % Hz dB s",
 )
 
-# One Jinja template for every family; media parts become the placeholder tokens each
-# processor expands. ``{{ media tokens }}`` differ per family and are substituted below.
-_TEMPLATE = (
-    "{%- for message in messages -%}"
-    "<|im_start|>{{ message['role'] }}{{ '\\n' }}"
-    "{%- if message['content'] is string -%}{{ message['content'] }}"
-    "{%- else -%}{%- for part in message['content'] -%}"
-    "{%- if part['type'] == 'image' -%}@IMAGE@"
-    "{%- elif part['type'] == 'video' -%}@VIDEO@"
-    "{%- elif part['type'] == 'audio' -%}<|audio_bos|><|AUDIO|><|audio_eos|>"
-    "{%- elif part['type'] == 'text' -%}{{ part['text'] }}"
-    "{%- endif -%}{%- endfor -%}{%- endif -%}"
-    "<|im_end|>{{ '\\n' }}"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}<|im_start|>assistant{{ '\\n' }}{%- endif -%}"
-)
-
 
 def chat_template(family: str) -> str:
-    """The tiny chat template for ``family`` (Qwen layout, with that family's media tokens)."""
-    omni = family == "qwen2_5_omni_thinker"
-    image = (
-        "<|vision_start|><|IMAGE|><|vision_end|>"
-        if omni
-        else "<|vision_start|><|image_pad|><|vision_end|>"
-    )
-    video = (
-        "<|vision_start|><|VIDEO|><|vision_end|>"
-        if omni
-        else "<|vision_start|><|video_pad|><|vision_end|>"
-    )
-    return _TEMPLATE.replace("@IMAGE@", image).replace("@VIDEO@", video)
+    """The tiny chat template of ``family``, shaped like the released one
+    (:mod:`mmemo.models.tiny_templates`)."""
+    from mmemo.models.tiny_templates import chat_template as template
+
+    return template(family)
 
 
 def build_tokenizer(family: str, vocab_size: int = 512):
-    """A byte-level BPE ``PreTrainedTokenizerFast`` with the Qwen special tokens (eos
-    ``<|im_end|>``, pad ``<|endoftext|>``) and the family's chat template."""
+    """A byte-level BPE ``PreTrainedTokenizerFast`` with the family's special tokens (Qwen:
+    eos ``<|im_end|>``, pad ``<|endoftext|>``; Llama-3 and Gemma their own) and chat template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
+    if family in _OTHER_TOKENS:
+        bos, eos, pad, others = _OTHER_TOKENS[family]
+        specials = [bos, eos, pad, *others]
+    else:
+        bos, eos, pad = None, "<|im_end|>", "<|endoftext|>"
+        specials = list(SPECIAL_TOKENS)
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=list(SPECIAL_TOKENS),
+        special_tokens=specials,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
@@ -109,16 +104,17 @@ def build_tokenizer(family: str, vocab_size: int = 512):
             "image_token": "<|IMAGE|>",
             "audio_token": "<|AUDIO|>",
             "video_token": "<|VIDEO|>",
-            "vision_bos_token": "<|vision_start|>",
-            "vision_eos_token": "<|vision_end|>",
+            "vision_bos_token": "<|vision_bos|>",
+            "vision_eos_token": "<|vision_eos|>",
             "audio_bos_token": "<|audio_bos|>",
             "audio_eos_token": "<|audio_eos|>",
         }
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        additional_special_tokens=list(SPECIAL_TOKENS[1:]),
+        bos_token=bos,
+        eos_token=eos,
+        pad_token=pad,
+        additional_special_tokens=[t for t in specials if t not in (bos, eos, pad)],
         extra_special_tokens=extra or None,
         model_max_length=4096,
     )
@@ -128,9 +124,11 @@ def build_tokenizer(family: str, vocab_size: int = 512):
 
 def _text_kwargs(tok) -> dict:
     ids = {
-        "bos_token_id": tok.convert_tokens_to_ids("<|endoftext|>"),
-        "eos_token_id": tok.convert_tokens_to_ids("<|im_end|>"),
-        "pad_token_id": tok.convert_tokens_to_ids("<|endoftext|>"),
+        "bos_token_id": tok.bos_token_id
+        if tok.bos_token_id is not None
+        else tok.convert_tokens_to_ids("<|endoftext|>"),
+        "eos_token_id": tok.eos_token_id,
+        "pad_token_id": tok.pad_token_id,
     }
     return {
         "vocab_size": len(tok),
@@ -162,8 +160,9 @@ def _image_processor_kwargs() -> dict:
 
 
 def _video_processor_kwargs() -> dict:
-    # mmemo samples the frames itself (mmemo.media.read_frames), so the processor keeps them.
-    return {"min_pixels": 56 * 56, "max_pixels": 112 * 112, "do_sample_frames": False}
+    # Frame sampling on, as a released processor may have it: mmemo samples the frames itself
+    # (mmemo.media.read_frames) and tells the processor so at every call.
+    return {"min_pixels": 56 * 56, "max_pixels": 112 * 112, "do_sample_frames": True}
 
 
 def build_model_and_processor(family: str, seed: int = 0):
@@ -182,6 +181,16 @@ def build_model_and_processor(family: str, seed: int = 0):
 
         model = Qwen2ForCausalLM(Qwen2Config(**text, tie_word_embeddings=True))
         return model, tok
+
+    if family == "llama":
+        from transformers import LlamaConfig, LlamaForCausalLM
+
+        return LlamaForCausalLM(LlamaConfig(**text, tie_word_embeddings=True)), tok
+
+    if family == "gemma":
+        from transformers import GemmaConfig, GemmaForCausalLM
+
+        return GemmaForCausalLM(GemmaConfig(**text, head_dim=16)), tok
 
     if family in ("qwen2_vl", "qwen2_5_vl"):
         from transformers import (
@@ -284,8 +293,8 @@ def build_model_and_processor(family: str, seed: int = 0):
         video_token_index=c("<|VIDEO|>"),
         audio_start_token_id=c("<|audio_bos|>"),
         audio_end_token_id=c("<|audio_eos|>"),
-        vision_start_token_id=c("<|vision_start|>"),
-        vision_end_token_id=c("<|vision_end|>"),
+        vision_start_token_id=c("<|vision_bos|>"),
+        vision_end_token_id=c("<|vision_eos|>"),
     )
     model = Qwen2_5OmniThinkerForConditionalGeneration(cfg)
     processor = Qwen2_5OmniProcessor(
@@ -313,5 +322,7 @@ def build_tiny(family: str, out_dir: str | Path, seed: int = 0) -> Path:
     model.generation_config.bos_token_id = model.config.get_text_config().bos_token_id
     model.save_pretrained(out)
     processor.save_pretrained(out)
-    (out / "mmemo_backbone.json").write_text(json.dumps({"family": family, "tiny": True}) + "\n")
+    if family not in _OTHER_TOKENS:  # Llama/Gemma: found from config.json, like real ones
+        marker = {"family": family, "tiny": True}
+        (out / "mmemo_backbone.json").write_text(json.dumps(marker) + "\n")
     return out

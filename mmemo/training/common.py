@@ -7,12 +7,20 @@ Stages take plain values (paths, dicts of TRL arguments), never the recipe objec
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 DONE_MARKER = "mmemo_stage_done.json"
+# Checkpoint defaults when a recipe sets none: a 7B model checkpointed every step would fill
+# a disk in an hour; keep the newest two (resume needs only the last).
+SAVE_DEFAULTS = {"save_strategy": "steps", "save_steps": 100, "save_total_limit": 2}
+# Stage arguments whose change after a stage finished means "train more", which a finished
+# stage cannot do silently.
+LENGTH_KEYS = ("max_steps", "num_train_epochs")
 
 
 def log(msg: str) -> None:
@@ -44,12 +52,16 @@ def load_backbone(model_cfg: dict, path: str | Path | None = None) -> Any:
     return instantiate(node, path_or_id=path_value)
 
 
-def apply_lora(model: Any, lora: dict | None) -> Any:
-    """Wrap ``model`` in a PEFT LoRA adapter when ``lora.enabled``; otherwise return it."""
+def apply_lora(model: Any, lora: dict | None, seed: int = 0) -> Any:
+    """Wrap ``model`` in a PEFT LoRA adapter when ``lora.enabled``; otherwise return it.
+    The adapter's random initialisation is seeded with ``seed`` (two runs with one seed start
+    from the same adapter)."""
     if not lora or not lora.get("enabled"):
         return model
     from peft import LoraConfig, get_peft_model
+    from transformers import set_seed
 
+    set_seed(seed)
     cfg = LoraConfig(
         r=int(lora.get("r", 8)),
         lora_alpha=int(lora.get("alpha", 16)),
@@ -82,21 +94,85 @@ def last_checkpoint(stage_dir: str | Path) -> str | None:
     return get_last_checkpoint(str(d)) if d.is_dir() else None
 
 
-def save_final(backbone: Any, model: Any, out_dir: str | Path, info: dict) -> Path:
-    """Save a loadable checkpoint (LoRA merged), the processor and the family marker."""
+def is_main_process() -> bool:
+    from accelerate import PartialState
+
+    return PartialState().is_main_process
+
+
+def wait_for_everyone() -> None:
+    """A barrier across the launched processes (a no-op in a single process)."""
+    from accelerate import PartialState
+
+    PartialState().wait_for_everyone()
+
+
+def save_final(
+    backbone: Any, model: Any, out_dir: str | Path, info: dict, accelerator: Any = None
+) -> Path:
+    """Save a loadable checkpoint (LoRA merged), the processor and the backbone settings.
+
+    Safe on several processes: every rank joins the state-dict gather (ZeRO-3 shards the
+    weights), rank 0 alone writes, into ``<final>.partial``: weights, processor, settings,
+    then the done-marker, then one rename to ``final``; all ranks then wait at a barrier, so
+    nobody reads a half-written stage and a job killed mid-save leaves no ``final`` at all.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if hasattr(model, "merge_and_unload"):
-        model = model.merge_and_unload()
-    model.save_pretrained(out)
-    backbone.processor.save_pretrained(out)
-    (out / "mmemo_backbone.json").write_text(json.dumps({"family": backbone.family}) + "\n")
-    (out / DONE_MARKER).write_text(json.dumps(info, indent=2) + "\n")
+    state = None
+    if accelerator is not None:
+        from transformers.integrations import is_deepspeed_zero3_enabled
+
+        if is_deepspeed_zero3_enabled() and hasattr(
+            accelerator.unwrap_model(model), "merge_and_unload"
+        ):
+            raise NotImplementedError(
+                "LoRA under DeepSpeed ZeRO-3: merging a sharded adapter into the final "
+                "checkpoint is not supported; use zero2.yaml for LoRA runs, or lora.enabled=false"
+            )
+        state = accelerator.get_state_dict(model)  # collective: gathers ZeRO-3 shards
+        model = accelerator.unwrap_model(model)
+    if is_main_process():
+        tmp = out.with_name(out.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if hasattr(model, "merge_and_unload"):
+            model = model.merge_and_unload()
+            state = None  # merged weights differ from the adapter state
+        model.save_pretrained(tmp, state_dict=state)
+        backbone.processor.save_pretrained(tmp)
+        backbone.save_settings(tmp)
+        (tmp / DONE_MARKER).write_text(json.dumps(info, indent=2) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    wait_for_everyone()
     return out
 
 
 def stage_done(final_dir: str | Path) -> bool:
     return (Path(final_dir) / DONE_MARKER).is_file()
+
+
+def done_info(final_dir: str | Path) -> dict:
+    return json.loads((Path(final_dir) / DONE_MARKER).read_text())
+
+
+def check_finished(stage: str, final_dir: str | Path, args: dict | None) -> None:
+    """Refuse a rerun that asks a finished stage for a different length (more steps or
+    epochs): it would be skipped while the recipe claims the new value."""
+    asked = {k: (args or {}).get(k) for k in LENGTH_KEYS}
+    info = done_info(final_dir)
+    if "lengths" not in info:
+        return
+    done = info["lengths"]
+    changed = [k for k in LENGTH_KEYS if asked[k] != done.get(k)]
+    if changed:
+        detail = ", ".join(f"{k} {done.get(k)} -> {asked[k]}" for k in changed)
+        raise ValueError(
+            f"stage {stage} already finished in {final_dir} ({info.get('global_step')} steps) "
+            f"and this run asks for a different length ({detail}). A finished stage is never "
+            "extended: use a new output_dir, or --no-resume to train every stage again"
+        )
 
 
 class Stage:
@@ -123,9 +199,16 @@ class Stage:
         info = {
             "stage": self.name,
             "global_step": state.global_step,
+            "lengths": {k: getattr(self, "args", {}).get(k) for k in LENGTH_KEYS},
             "log_history": state.log_history,
         }
-        return save_final(self.backbone, self.trainer.model, self.output_dir / "final", info)
+        return save_final(
+            self.backbone,
+            self.trainer.model_wrapped,  # the DeepSpeed engine under ZeRO (its gather)
+            self.output_dir / "final",
+            info,
+            accelerator=self.trainer.accelerator,
+        )
 
     def cleanup(self) -> None:
         import gc

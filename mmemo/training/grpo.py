@@ -18,7 +18,10 @@ A shaper follows :mod:`mmemo.rewards.shapers`:
 tensor ``rewards`` (context: ``lengths``, the completion token counts of every gathered row);
 it may edit in place and return ``None``. Its ``last_metrics`` are logged as
 ``shapers/<class>/<key>``.
-Everything else (advantages, clipping, loss types, vLLM generation) is TRL's.
+Everything else (advantages, clipping, loss types, vLLM generation) is TRL's. Prompts are
+tokenised by the backbone (video timing metadata, pixel limits). With ``use_vllm`` TRL 1.16
+sends vLLM token ids and images only: image and text prompts go through, audio or video
+prompts are refused with an error naming what would be dropped.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any
 
 from mmemo.data.prompts import PromptError
 from mmemo.models.backbones import concat_features
-from mmemo.training.common import Stage, apply_lora, device_args
+from mmemo.training.common import SAVE_DEFAULTS, Stage, apply_lora, device_args
 
 _TRL_IMAGE_KEYS = ("pixel_values", "image_grid_thw", "num_images", "mm_token_type_ids")
 
@@ -139,9 +142,27 @@ def build_trainer_class():
             return out
 
         def _tokenize_prompts(self, prompts):
-            # Generation keeps the processor's media features; returning no images stops TRL
-            # from re-processing images alone for the loss (we carry all media per row).
-            prompt_ids, _images, fields = super()._tokenize_prompts(prompts)
+            if self.backbone.spec.causal_lm:
+                return super()._tokenize_prompts(prompts)
+            if self.use_vllm:
+                # TRL 1.16 hands vLLM token ids + images only: refuse audio/video, pass images
+                refuse_vllm_media(media_kinds(prompts), self.backbone.family)
+                return super()._tokenize_prompts(prompts)
+            # The backbone tokenises (video timing, pixel limits: what TRL's call lacks), one
+            # prompt at a time as TRL expects unpadded ids; returning no images stops TRL from
+            # re-processing images alone for the loss (we carry all media per row).
+            prompt_ids, fields = [], {}
+            for prompt in prompts:
+                enc = self.backbone.encode([prompt], add_generation_prompt=True)
+                prompt_ids.append(enc["input_ids"][0].tolist())
+                for k, v in enc.items():
+                    if k in ("input_ids", "attention_mask"):
+                        continue
+                    if k == "mm_token_type_ids":  # per token: TRL left-pads the lists
+                        fields.setdefault(k, []).append(v[0].tolist())
+                    else:
+                        fields.setdefault(k, []).append(v)
+            fields = {k: v if k == "mm_token_type_ids" else torch.cat(v) for k, v in fields.items()}
             return prompt_ids, None, fields
 
         def _compute_loss(self, model, inputs):
@@ -227,6 +248,39 @@ def build_trainer_class():
     return MMGRPOTrainer
 
 
+def media_kinds(prompts: list) -> set[str]:
+    """Media part types (image, video, audio) in a batch of chat prompts."""
+    return {
+        part.get("type")
+        for prompt in prompts
+        for msg in prompt
+        if not isinstance(msg["content"], str)
+        for part in msg["content"]
+        if part.get("type") in ("image", "video", "audio")
+    }
+
+
+def refuse_vllm_media(kinds: set[str], family: str) -> None:
+    """Raise when vLLM generation would silently drop media: TRL 1.16's vLLM path (server and
+    colocate) takes prompt token ids plus images, nothing for audio or video."""
+    dropped = sorted(kinds & {"audio", "video"})
+    if dropped:
+        raise ValueError(
+            f"grpo.use_vllm=true cannot generate from {' and '.join(dropped)}: TRL 1.16 passes "
+            f"vLLM the prompt token ids and images only, so the {family} model would answer "
+            "without hearing/seeing them. Set grpo.use_vllm=false (mmemo's generation feeds "
+            "every modality), or feed them as cue text (model.inputs=cues)."
+        )
+
+
+def check_vllm(config: Any, backbone: Any, examples: list[dict] | None = None) -> None:
+    """Refuse ``use_vllm`` up front when the rows carry audio/video (see refuse_vllm_media)."""
+    if not getattr(config, "use_vllm", False) or backbone.spec.causal_lm:
+        return
+    prompts = [ex["prompt"] for ex in examples or []]
+    refuse_vllm_media(media_kinds(prompts), backbone.family)
+
+
 def apply_shapers(
     rewards: Any,
     shapers: list,
@@ -271,7 +325,9 @@ class GRPOStage(Stage):
         report_to: str = "none",
         callbacks: list | None = None,
         carry_media: bool = True,
+        config: Any = None,
     ) -> None:
+        self.config = config
         if not rewards:
             raise ValueError("grpo: at least one reward is needed")
         self.backbone = backbone
@@ -288,27 +344,18 @@ class GRPOStage(Stage):
         self.trainer = None
 
     def setup(self) -> None:
-        from trl import GRPOConfig
-
         import datasets
 
-        dataset = datasets.Dataset.from_list(grpo_examples(self.backbone, self.rows))
-        defaults = {
-            "output_dir": str(self.output_dir),
-            "seed": self.seed,
-            "data_seed": self.seed,
-            "report_to": self.report_to,
-            "logging_steps": 1,
-            "save_strategy": "steps",
-            "save_steps": 1,
-            "remove_unused_columns": False,
-            "reward_weights": [float(w) for _, w in self.rewards],
-        }
-        config = GRPOConfig(**device_args({**defaults, **self.args}))
+        examples = grpo_examples(self.backbone, self.rows)
+        dataset = datasets.Dataset.from_list(examples)
+        config = self.config or grpo_config(
+            self.args, self.output_dir, [w for _, w in self.rewards], self.seed, self.report_to
+        )
+        check_vllm(config, self.backbone, examples)
         self.backbone.tokenizer.padding_side = "left"
         cls = build_trainer_class()
         self.trainer = cls(
-            model=apply_lora(self.backbone.model, self.lora),
+            model=apply_lora(self.backbone.model, self.lora, self.seed),
             reward_funcs=[r for r, _ in self.rewards],
             args=config,
             train_dataset=dataset,
@@ -318,3 +365,28 @@ class GRPOStage(Stage):
             shapers=self.shapers,
             carry_media=self.carry_media,
         )
+
+
+def grpo_config(
+    args: dict | None,
+    output_dir: str | Path,
+    reward_weights: list[float],
+    seed: int = 0,
+    report_to: str = "none",
+) -> Any:
+    """The TRL ``GRPOConfig`` of a stage (recipe ``grpo`` arguments over mmemo's defaults).
+    Built before the model is loaded, so a DeepSpeed ZeRO-3 launch shards it as it loads."""
+    from trl import GRPOConfig
+
+    defaults = {
+        "output_dir": str(output_dir),
+        "seed": seed,
+        "data_seed": seed,
+        "report_to": report_to,
+        "logging_steps": 1,
+        **SAVE_DEFAULTS,
+        "remove_unused_columns": False,
+        "reward_weights": [float(w) for w in reward_weights],
+    }
+    extra = {k: v for k, v in (args or {}).items() if k != "enabled"}
+    return GRPOConfig(**device_args({**defaults, **extra}))

@@ -16,7 +16,29 @@ from pathlib import Path
 from typing import Any
 
 from mmemo.data.prompts import PromptError
-from mmemo.training.common import Stage, apply_lora, device_args
+from mmemo.training.common import SAVE_DEFAULTS, Stage, apply_lora, device_args
+
+
+def sft_config(
+    args: dict | None, output_dir: str | Path, seed: int = 0, report_to: str = "none"
+) -> Any:
+    """The TRL ``SFTConfig`` of a stage (recipe ``sft`` arguments over mmemo's defaults).
+    Built before the model is loaded, so a DeepSpeed ZeRO-3 launch shards it as it loads."""
+    from trl import SFTConfig
+
+    defaults = {
+        "output_dir": str(output_dir),
+        "seed": seed,
+        "data_seed": seed,
+        "report_to": report_to,
+        "logging_steps": 1,
+        **SAVE_DEFAULTS,
+        "max_length": None,
+        "remove_unused_columns": False,
+        "dataset_kwargs": {"skip_prepare_dataset": True},
+    }
+    extra = {k: v for k, v in (args or {}).items() if k != "enabled"}
+    return SFTConfig(**device_args({**defaults, **extra}))
 
 
 def sft_examples(backbone: Any, rows: list[dict]) -> list[dict]:
@@ -56,7 +78,9 @@ class SFTStage(Stage):
         seed: int = 0,
         report_to: str = "none",
         callbacks: list | None = None,
+        config: Any = None,
     ) -> None:
+        self.config = config
         self.backbone = backbone
         self.rows = rows
         self.output_dir = Path(output_dir)
@@ -68,26 +92,14 @@ class SFTStage(Stage):
         self.trainer = None
 
     def setup(self) -> None:
-        from trl import SFTConfig, SFTTrainer
+        from trl import SFTTrainer
 
         import datasets
 
         examples = sft_examples(self.backbone, self.rows)
         dataset = datasets.Dataset.from_list(examples)
-        defaults = {
-            "output_dir": str(self.output_dir),
-            "seed": self.seed,
-            "data_seed": self.seed,
-            "report_to": self.report_to,
-            "logging_steps": 1,
-            "save_strategy": "steps",
-            "save_steps": 1,
-            "max_length": None,
-            "remove_unused_columns": False,
-            "dataset_kwargs": {"skip_prepare_dataset": True},
-        }
-        config = SFTConfig(**device_args({**defaults, **self.args}))
-        model = apply_lora(self.backbone.model, self.lora)
+        config = self.config or sft_config(self.args, self.output_dir, self.seed, self.report_to)
+        model = apply_lora(self.backbone.model, self.lora, self.seed)
         self.trainer = SFTTrainer(
             model=model,
             args=config,

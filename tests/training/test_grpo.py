@@ -113,3 +113,12 @@ def test_media_tower_skipped_in_loss_forward_without_feature_carrying(
     assert calls, f"{tower} never ran at all: the hook or the prompt media is broken"
     assert not any(calls), f"{tower} ran with gradients although no features were carried"
     assert not changed, f"{tower} parameters changed without features in the loss forward"
+
+
+def test_qwen2_5_vl_image_grpo_step_trains_the_vision_tower(tiny, manifest, tmp_path):
+    """The Qwen2.5-VL image path (Facial-R1 rows: an image, no video or audio) through a
+    GRPO step: the vision tower runs with gradients in the loss forward and is updated."""
+    calls, changed = _run_with_tower_hook(
+        "qwen2_5_vl", "visual", ("video", "audio"), tiny, manifest, tmp_path
+    )
+    assert any(calls) and changed

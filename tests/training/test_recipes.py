@@ -36,6 +36,11 @@ def smoke_overrides(family_dir, manifest, out) -> list[str]:
         "grpo.per_device_train_batch_size=4",
         "grpo.max_completion_length=12",
         "grpo.temperature=1.0",
+        # the recipes' real-size pixel budgets would blow tiny test images up to 1280 tokens
+        "model.min_pixels=3136",
+        "model.max_pixels=12544",
+        "model.video_min_pixels=3136",
+        "model.video_max_pixels=12544",
     ]
 
 

@@ -53,3 +53,55 @@ def test_interrupted_sft_resumes_to_the_same_weights(tiny, manifest, tmp_path):
         torch.testing.assert_close(a[k], b[k], rtol=1e-5, atol=1e-6)
     # and a finished stage is skipped on the next rerun
     assert run_recipe(cfg) == resumed
+
+
+def _grpo_cfg(tiny, manifest, out):
+    return load_config(
+        recipes_dir() / "cue_text.yaml",
+        [
+            f"model.path={tiny('qwen2')}",
+            f"data.train={manifest}",
+            f"output_dir={out}",
+            "stages=[grpo]",
+            "grpo.max_steps=4",
+            "grpo.learning_rate=1e-2",
+            "grpo.num_generations=4",
+            "grpo.per_device_train_batch_size=4",
+            "grpo.max_completion_length=8",
+            "grpo.temperature=1.0",
+            "grpo.save_steps=1",
+            "rewards.2={_component_: tests.models.tiny_helpers.get_hash_reward, weight: 1.0}",
+        ],
+    )
+
+
+def test_interrupted_grpo_resumes_to_the_same_weights(tiny, manifest, tmp_path):
+    import json
+
+    import torch
+    from safetensors.torch import load_file
+    from transformers import TrainerCallback
+
+    from mmemo.training.pipeline import run_recipe
+
+    class KillAt(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            if state.global_step == 3:
+                raise Interrupt
+
+    ref = run_recipe(_grpo_cfg(tiny, manifest, tmp_path / "a"))
+    cfg = _grpo_cfg(tiny, manifest, tmp_path / "b")
+    with pytest.raises(Interrupt):
+        run_recipe(cfg, callbacks=[KillAt()])
+    assert (tmp_path / "b" / "grpo" / "checkpoint-2").is_dir()
+    assert not (tmp_path / "b" / "grpo" / "final").exists()
+    resumed = run_recipe(cfg)  # picks up checkpoint-2: generation RNG and step restored
+    a, b = load_file(str(ref / "model.safetensors")), load_file(str(resumed / "model.safetensors"))
+    assert any(
+        not torch.equal(a[k], load_file(str(tiny("qwen2") / "model.safetensors"))[k]) for k in a
+    )
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
+    logs = [json.loads((p / "mmemo_stage_done.json").read_text()) for p in (ref, resumed)]
+    rewards = [[e["reward"] for e in info["log_history"] if "reward" in e] for info in logs]
+    assert rewards[0][-1] == pytest.approx(rewards[1][-1], rel=1e-4)
