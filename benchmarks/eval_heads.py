@@ -72,8 +72,8 @@ def eval_speech(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
         },
     }
     if cv:
+        from mmemo.heads.voice.dataset import corpus_features
         from mmemo.heads.voice.learn import Recipe, grouped_cv
-        from mmemo.heads.voice.train import corpus_features
 
         recipe = Recipe(**{**head.config["recipe"], "feature_sets": tuple(head.feature_sets)})
         out["speaker_grouped_cv5"] = grouped_cv(corpus_features(data, cache, recipe.trim), recipe)

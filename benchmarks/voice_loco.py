@@ -36,6 +36,7 @@ import numpy as np
 from mmemo.heads.bundle import MLP
 from mmemo.heads.voice.calibrate import calibrate_from_loco
 from mmemo.heads.voice.corpora import CORE_LABELS, CORPORA
+from mmemo.heads.voice.dataset import corpus_features
 from mmemo.heads.voice.features import speaker_normalise
 from mmemo.heads.voice.learn import (
     VOICE_LABELS,
@@ -46,7 +47,6 @@ from mmemo.heads.voice.learn import (
     restricted_scores,
     shared_classes,
 )
-from mmemo.heads.voice.train import corpus_features
 
 BEFORE = Recipe(
     feature_sets=("ComParE_2016", "eGeMAPSv02"),

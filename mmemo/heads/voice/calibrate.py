@@ -151,9 +151,9 @@ def calibrate_from_loco(result: dict, data: VoiceData, recipe: Recipe) -> dict[s
 
 def calibrate_speech(data: Path, heads: Path, cache: Path) -> dict[str, Any]:
     """Re-derive the shipped head's calibration from a fresh LOCO run of its recipe."""
+    from mmemo.heads.voice.dataset import corpus_features
     from mmemo.heads.voice.learn import loco
     from mmemo.heads.voice.model import SpeechHead
-    from mmemo.heads.voice.train import corpus_features
 
     head = SpeechHead.load(heads)
     recipe = Recipe(**{**head.config["recipe"], "feature_sets": tuple(head.feature_sets)})
