@@ -196,8 +196,10 @@ def au_measures(features: dict[str, np.ndarray], neutral: dict[str, float]) -> n
         "AU25": d["lip_gap"],
         # AU26: chin drops away from the eye line.
         "AU26": d["chin_drop"],
-        # AU45: eye aperture (upper minus lower lid height) closes.
-        "AU45": -(d["upper_lid_height"] - d["lower_lid_height"]),
+        # AU45: the upper lid drops, beyond what lowered brows push it down (AU4). Not the
+        # eye aperture: squinting (AU6/AU7 raise the lower lid, as in disgust) narrows the
+        # aperture too and was read as a blink on 44% of CK+ disgust faces.
+        "AU45": -d["upper_lid_height"] - pos(-d["brow_height"]),
     }
     return np.stack([m[au] for au in AUS], axis=-1)
 

@@ -129,8 +129,9 @@ def test_describe_groups_aus():
 def test_short_clip_and_frames_input(tmp_path):
     img = astronaut()
     clip = write_clip(tmp_path / "short.mp4", [img] * 5, fps=25)  # 0.2 s
-    cues = measure_face(clip)
-    assert cues.empty or cues.measured.sum() >= 1
+    cues = measure_face(clip)  # 0.2 s at 10 fps: frames at 0.0 and 0.08 s, both with the face
+    assert not cues.empty and cues.timestamps.tolist() == pytest.approx([0.0, 0.08])
+    assert cues.measured.tolist() == [True, True]
     frames = Frames(np.stack([img, img]), np.array([0.0, 0.5]), 2.0)
     assert measure_face(frames).timestamps.tolist() == [0.0, 0.5]
 

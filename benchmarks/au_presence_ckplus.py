@@ -1,0 +1,88 @@
+"""Per-class AU *presence* rates on CK+48 (what the cue text and the rewards see).
+
+Run:  python benchmarks/au_presence_ckplus.py [--cues FILE.jsonl] [--subjects odd|even|all]
+
+Presence is the encoder's own decision (``AUCues.presence``: intensity >= 1, i.e. beyond
+2 sigma of FER2013 neutral faces), read from the JSON that ``mmemo cues --json`` printed for
+the CK+48 images (``--cues``; without it the images under ``../shared/data/ckplus48`` are
+measured here). Default: the odd-numbered subjects, which no AU choice has used. For each AU
+the table marks the classes where FACS prototypes expect it (EMFACS, as in
+:data:`mmemo.encoders.describe.PROTOTYPE_AUS`, plus AU14 for contempt, AU23/AU17 for anger,
+AU17 for sadness) and says whether it fires (presence >= 10 %) on at least one of them; AU45
+(blink) on disgust is compared with the classes that do not squint (happy, surprise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+CLASSES = ("anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
+EXPECTED = {
+    "AU1": ("fear", "sadness", "surprise"), "AU2": ("fear", "surprise"),
+    "AU4": ("anger", "fear", "sadness"), "AU5": ("anger", "fear", "surprise"),
+    "AU6": ("happy",), "AU7": ("anger", "fear"), "AU9": ("disgust",), "AU10": ("disgust",),
+    "AU12": ("happy",), "AU14": ("contempt",), "AU15": ("disgust", "sadness"),
+    "AU17": ("anger", "sadness"), "AU20": ("fear",), "AU23": ("anger",),
+    "AU25": ("fear", "surprise"), "AU26": ("fear", "surprise"), "AU45": (),
+}  # fmt: skip
+FIRES = 0.10
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--cues", type=Path, help="mmemo cues --json output for ckplus48")
+    ap.add_argument("--subjects", choices=("odd", "even", "all"), default="odd")
+    args = ap.parse_args()
+
+    if args.cues:
+        records = [json.loads(x) for x in args.cues.read_text().splitlines() if x.strip()]
+    else:
+        from mmemo.encoders.pipeline import extract_cues
+
+        files = sorted((DATA / "ckplus48").rglob("*.png"))
+        records = [extract_cues(f, prosody=False).to_dict() for f in files]
+    rates: dict[str, dict[str, list[int]]] = {c: {} for c in CLASSES}
+    for rec in records:
+        p = Path(rec["path"])
+        subject = int(p.name[1:4])
+        if args.subjects != "all" and subject % 2 != (1 if args.subjects == "odd" else 0):
+            continue
+        face = rec.get("face") or {}
+        if face.get("empty") or not face.get("presence"):
+            continue
+        for au, on in zip(face["aus"], face["presence"][0]):
+            rates[p.parent.name].setdefault(au, []).append(bool(on))
+    n = {c: len(next(iter(rates[c].values()), [])) for c in CLASSES}
+    print(f"CK+48 {args.subjects} subjects: images per class {n}")
+    print("presence rate (%) per class; * = FACS expects the AU in that class")
+    print(f"{'AU':<6}" + "".join(f"{c[:8]:>10}" for c in CLASSES) + "   fires where expected")
+    ok_all = True
+    aus = list(next(iter(rates["happy"].values())) and rates["happy"])
+    for au in aus:
+        row, fires = "", False
+        for c in CLASSES:
+            v = rates[c].get(au, [])
+            rate = sum(v) / max(1, len(v))
+            mark = "*" if c in EXPECTED.get(au, ()) else " "
+            fires |= mark == "*" and rate >= FIRES
+            row += f"{100 * rate:>9.0f}{mark}"
+        verdict = "n/a" if not EXPECTED.get(au) else ("yes" if fires else "NO")
+        ok_all &= verdict != "NO"
+        print(f"{au:<6}{row}   {verdict}")
+
+    def rate(c: str, au: str) -> float:
+        v = rates[c].get(au, [])
+        return sum(v) / max(1, len(v))
+
+    blink = rate("disgust", "AU45")
+    calm = max(rate("happy", "AU45"), rate("surprise", "AU45"))
+    print(f"AU45 on disgust {100 * blink:.0f}% vs happy/surprise (max) {100 * calm:.0f}%: "
+          f"{'ok' if blink <= calm else 'squinting read as a blink'}")  # fmt: skip
+    print(f"every AU fires on a class where FACS expects it: {ok_all}")
+
+
+if __name__ == "__main__":
+    main()
