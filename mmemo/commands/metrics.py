@@ -4,7 +4,9 @@
   [--mode parity|strict] [--json]``: emotion-wheel score. Both CSVs have columns ``name`` and
   ``openset`` (a list string such as ``[happy, sad]``), joined on ``name``.
 - ``mmemo metrics cls GT.csv PRED.csv [--column label] [--normalise] [--json]``: one-hot
-  metrics (WAR, UAR, weighted/macro F1, confusion matrix).
+  metrics (WAR, UAR, weighted/macro F1, confusion matrix). A label column absent from a file
+  or a row, an empty ground-truth label, or ground truth with one class (usually the wrong
+  column) is an error, not a score; ``--allow-one-class`` permits the last.
 
 Names missing on either side are reported on stderr; a GT name without a prediction is scored
 as an empty prediction and the exit code is 1 (some inputs failed). Malformed files exit 2.
@@ -70,6 +72,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="map predicted words onto the GT label set (synonyms, morphology)",
     )
+    cls.add_argument(
+        "--allow-one-class",
+        action="store_true",
+        help="score ground truth that has a single class (refused by default: it is usually "
+        "the wrong column or file, and every prediction of that class then scores 1.0)",
+    )
     cls.add_argument("--json", action="store_true", help="print JSON instead of a table")
     cls.set_defaults(func=run)
     parser.set_defaults(func=run)
@@ -85,7 +93,10 @@ def _read(path: Path, column: str) -> dict[str, str]:
             reader = csv.DictReader(fh)
             fields = reader.fieldnames or []
             if "name" not in fields or column not in fields:
-                raise _InputError(f"{path}: needs columns 'name' and {column!r} (has {fields})")
+                raise _InputError(
+                    f"{path}: needs columns 'name' and {column!r} (has {fields}); "
+                    "choose the label column with --column"
+                )
             rows: dict[str, str] = {}
             for i, row in enumerate(reader, start=2):
                 name = (row["name"] or "").strip()
@@ -113,6 +124,12 @@ def _read_jsonl(path: Path, column: str) -> dict[str, str]:
             name = str(row.get("id") or "").strip()
             if not name:
                 raise _InputError(f"{path} line {i}: no 'id'")
+            if column not in row:
+                keys = ", ".join(sorted(k for k in row if k != "id"))
+                raise _InputError(
+                    f"{path} line {i}: no {column!r} field (it has: {keys}); "
+                    "choose the label field with --column"
+                )
             value = row.get(column)
             rows[name] = ", ".join(value) if isinstance(value, list) else str(value or "")
     return rows
@@ -181,12 +198,29 @@ def _run_cls(args: argparse.Namespace) -> int:
     names, n_missing = _join(gt, pred)
     g = [clean_text(gt[n]) for n in names]
     space = sorted(set(g))
+    empty = [n for n, lab in zip(names, g, strict=True) if not lab]
+    if empty:
+        raise _InputError(
+            f"{args.gt}: {len(empty)} row(s) have an empty {args.column!r} label "
+            f"(first: {empty[0]!r})"
+        )
+    if len(space) < 2 and not args.allow_one_class:
+        raise _InputError(
+            f"{args.gt}: the ground truth in column {args.column!r} has one class "
+            f"({space[0] if space else 'none'!r}) over {len(names)} rows; check the column and "
+            "the file (pass --allow-one-class if that is really so)"
+        )
     p = []
     for n in names:
         word = clean_text(pred.get(n, ""))
         if args.normalise and word not in space:
             word = normalise_label(word, space) or word
         p.append(word)
+    if len(names) > 1 and len(set(p)) == 1:
+        print(
+            f"warning: every prediction in {args.pred} is {p[0]!r}: check --column",
+            file=sys.stderr,
+        )
     wu = war_uar(g, p, labels=space)
     res = {
         "n": len(names),
