@@ -1,7 +1,10 @@
 """The evaluation harness: a model and a manifest in, metric tables and plots out.
 
 ``evaluate`` predicts every row with :class:`mmemo.predict.Predictor` (appending to
-``predictions.jsonl`` as it goes, so an interrupted run resumes where it stopped), scores the
+``predictions.jsonl`` as it goes: id, true ``label``, closed-set ``prediction`` and its
+``confidence``, probabilities, and the run identity; an interrupted run resumes where it
+stopped, and a folder another model or other settings wrote is refused, see
+:mod:`mmemo.batch`), scores the
 predictions with :mod:`mmemo.metrics` (the same functions ``mmemo metrics`` uses), and writes
 ``metrics.json``, ``metrics.md`` and plots (confusion matrix, per-class recall, reliability
 diagram). ``evaluate_suite`` runs several datasets and averages one score per dataset
@@ -82,54 +85,55 @@ def _gt_label(row: dict[str, Any], task: str) -> str | None:
     return str(value).strip().lower() if value not in (None, "") else None
 
 
-def _predict_all(predictor, items, out: Path | None, progress: bool) -> dict[str, dict]:
-    """Predictions keyed by item id; resumes from ``out/predictions.jsonl`` when present."""
-    done: dict[str, dict] = {}
+def _predict_all(
+    predictor, items, out: Path | None, progress: bool, task: str, label_set: list[str]
+) -> dict[str, dict]:
+    """Eval records keyed by item id; resumes from ``out/predictions.jsonl`` when present.
+
+    A record holds the true label, the closed-set answer with its confidence, and the
+    probabilities; with the run identity of :mod:`mmemo.batch`, so a folder written by another
+    model or other settings is refused instead of reused.
+    """
+    import sys
+
+    from mmemo.batch import RUN_KEY, read_done, run_identity, stream
+
+    run = run_identity(predictor, task=task, labels=label_set)
     path = out / "predictions.jsonl" if out else None
-    if path is not None and path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue  # a line cut by an interruption
-            done[rec["id"]] = rec
-    todo = [it for it in items if it.id not in done]
+    done = read_done(path, run) if path is not None else {}
+    ids = {it.id for it in items}
+    if done:
+        n = sum(1 for i in done if i in ids)
+        print(f"resuming: {n} of {len(items)} predictions already in {path}", file=sys.stderr)
     f = path.open("a", encoding="utf-8") if path is not None else None
     try:
-        for chunk in _chunks_by_speaker(todo):
-            for item, result in predictor.predict_items(chunk, progress=progress):
-                if isinstance(result, str):
-                    rec = {"id": item.id, "error": result}
-                else:
-                    rec = {"id": item.id, "probabilities": result.probabilities}
-                done[item.id] = rec
-                if f is not None:
-                    f.write(json.dumps(rec) + "\n")
-                    f.flush()
+        for item, result in stream(predictor, items, skip=set(done), progress=progress):
+            rec = {"id": item.id, "label": _gt_label(item.row, task)}
+            if isinstance(result, str):
+                rec["error"] = result
+            else:
+                rec.update(_answer(result.probabilities, task, label_set))
+                rec["probabilities"] = result.probabilities
+            rec[RUN_KEY] = run
+            done[item.id] = rec
+            if f is not None:
+                f.write(json.dumps(rec) + "\n")
+                f.flush()
     finally:
         if f is not None:
             f.close()
     return done
 
 
-def _chunks_by_speaker(items: list, size: int = 64) -> list[list]:
-    """Chunks of about ``size`` items that never split one speaker's clips.
+def _answer(probs: dict[str, float], task: str, label_set: list[str]) -> dict[str, Any]:
+    """The closed-set answer and its confidence, or the reason there is none."""
+    from mmemo.prediction import restrict_labels
 
-    Progress is saved after each chunk (resume), while clips of a speaker are still predicted
-    together, as speaker normalisation needs.
-    """
-    groups: dict[str, list] = {}
-    for i, it in enumerate(items):
-        groups.setdefault(it.speaker if it.speaker is not None else f"__item{i}", []).append(it)
-    chunks, current = [], []
-    for group in groups.values():
-        if current and len(current) + len(group) > size:
-            chunks.append(current)
-            current = []
-        current.extend(group)
-    if current:
-        chunks.append(current)
-    return chunks
+    closed = {_sentiment(probs): 1.0} if task == "sentiment" else restrict_labels(probs, label_set)
+    if not closed:
+        return {"prediction": None, "error": "no predicted label maps onto the label set"}
+    answer, confidence = max(closed.items(), key=lambda kv: kv[1])
+    return {"prediction": answer, "confidence": round(float(confidence), 6)}
 
 
 def score_discrete(
@@ -181,7 +185,6 @@ def evaluate(
     """Predict every row of ``manifest`` with ``model`` and score it (see the module doc)."""
     from mmemo.data.inputs import expand_inputs
     from mmemo.predict import Predictor
-    from mmemo.prediction import restrict_labels
 
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
@@ -194,25 +197,16 @@ def evaluate(
     items, failures = expand_inputs([str(manifest)])
     items = [it for it in items if _gt_label(it.row, task) is not None]
     label_set = sorted(labels or {_gt_label(it.row, task) for it in items})
-    done = _predict_all(predictor, items, out, progress)
+    done = _predict_all(predictor, items, out, progress, task, label_set)
     gts, preds, conf = [], [], []
     for it in items:
         rec = done.get(it.id, {})
-        if "error" in rec or "probabilities" not in rec:
+        if "error" in rec or rec.get("prediction") is None:
             failures.append((it.name, rec.get("error", "not predicted")))
             continue
-        probs = rec["probabilities"]
-        if task == "sentiment":
-            closed = {_sentiment(probs): 1.0}
-        else:
-            closed = restrict_labels(probs, label_set)
-        if not closed:
-            failures.append((it.name, "no predicted label maps onto the label set"))
-            continue
-        answer, confidence = max(closed.items(), key=lambda kv: kv[1])
         gts.append(_gt_label(it.row, task))
-        preds.append(answer)
-        conf.append(confidence)
+        preds.append(rec["prediction"])
+        conf.append(rec["confidence"])
     metrics = score_discrete(gts, preds, conf, label_set) if gts else {"accuracy": math.nan}
     result = EvalResult(
         str(getattr(predictor, "name", model)), str(manifest), task, len(gts), len(failures),

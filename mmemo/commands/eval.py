@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Predict every row of a manifest and score it: accuracy (WAR), UAR, weighted and "
             "macro F1, calibration (ECE), confusion matrix and per-class recall, written to "
             "--out as metrics.md, metrics.json and PNG plots. Predictions are appended to "
-            "--out/predictions.jsonl as they are made, so an interrupted run resumes."
+            "--out/predictions.jsonl as they are made (with the true and the predicted label), so "
+            "an interrupted run resumes and says how many it resumed; predictions that another "
+            "model or other settings wrote there are an error, never reused."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
