@@ -181,6 +181,7 @@ def evaluate(
     out_dir: str | Path | None = None,
     labels: Sequence[str] | None = None,
     progress: bool = True,
+    allow_outside: bool = False,
 ) -> EvalResult:
     """Predict every row of ``manifest`` with ``model`` and score it (see the module doc)."""
     from mmemo.data.inputs import expand_inputs
@@ -194,7 +195,7 @@ def evaluate(
     out = Path(out_dir) if out_dir else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
-    items, failures = expand_inputs([str(manifest)])
+    items, failures = expand_inputs([str(manifest)], allow_outside=allow_outside)
     items = [it for it in items if _gt_label(it.row, task) is not None]
     label_set = sorted(labels or {_gt_label(it.row, task) for it in items})
     done = _predict_all(predictor, items, out, progress, task, label_set)
@@ -229,7 +230,11 @@ def _sentiment(probs: dict[str, float]) -> str:
 
 
 def evaluate_suite(
-    model: str, suite: str | Path, out_dir: str | Path | None = None, progress: bool = True
+    model: str,
+    suite: str | Path,
+    out_dir: str | Path | None = None,
+    progress: bool = True,
+    allow_outside: bool = False,
 ) -> dict[str, Any]:
     """Run every dataset of a suite YAML; one primary score each and their unweighted mean.
 
@@ -251,17 +256,25 @@ def evaluate_suite(
         if not manifest.is_absolute():
             manifest = path.parent / manifest
         sub = Path(out_dir) / entry["name"] if out_dir else None
-        res = evaluate(predictor, manifest, entry.get("task", "discrete"), sub, progress=progress)
+        res = evaluate(predictor, manifest, entry.get("task", "discrete"), sub,
+                       progress=progress, allow_outside=allow_outside)  # fmt: skip
         scores[entry["name"]] = res.score
     mean = sum(scores.values()) / len(scores)
     return {"model": model, "scores": scores, "mean": mean}
 
 
 def select_checkpoint(
-    models: Sequence[str], val_manifest: str | Path, task: str = "discrete", progress: bool = True
+    models: Sequence[str],
+    val_manifest: str | Path,
+    task: str = "discrete",
+    progress: bool = True,
+    allow_outside: bool = False,
 ) -> tuple[str, dict[str, float]]:
     """The model with the best primary score on a VALIDATION manifest, and every model's score."""
-    scores = {m: evaluate(m, val_manifest, task, progress=progress).score for m in models}
+    scores = {
+        m: evaluate(m, val_manifest, task, progress=progress, allow_outside=allow_outside).score
+        for m in models
+    }
     return max(scores.items(), key=lambda kv: kv[1])[0], scores
 
 

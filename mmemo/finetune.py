@@ -244,6 +244,7 @@ def finetune(
     holdout: float = 0.2,
     seed: int = 0,
     progress: bool = True,
+    allow_outside: bool = False,
 ) -> FinetuneReport:
     """Fit new heads on the ``emotion`` labels of ``manifest`` and save them in ``out_dir``."""
     from mmemo.data.manifest import read_manifest
@@ -257,7 +258,9 @@ def finetune(
     )
 
     t0 = time.perf_counter()
-    rows, report = read_manifest(manifest, task="discrete", on_error="skip")
+    rows, report = read_manifest(
+        manifest, task="discrete", allow_outside=allow_outside, on_error="skip"
+    )
     failures = [(f"{manifest}:{e.line}", e.reason) for e in report.errors]
     base_dir = default_dir() if str(base) == "default" else Path(base)
     heads: dict[str, Any] = {}

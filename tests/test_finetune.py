@@ -52,7 +52,8 @@ def test_face_heads_on_ckplus_subjects(shared_data, tmp_path):
                          "speaker": p.stem.split("_")[0]})  # fmt: skip
     manifest = tmp_path / "ck.jsonl"
     manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    report = finetune(manifest, tmp_path / "out", modalities=("face",), progress=False)
+    report = finetune(manifest, tmp_path / "out", modalities=("face",), progress=False,
+                      allow_outside=True)  # fmt: skip
     assert report.grouped_by_speaker
     assert report.heldout["face"]["accuracy"] >= 0.8
 
@@ -61,7 +62,8 @@ def test_needs_two_labels(tmp_path, media_dir):
     manifest = tmp_path / "m.jsonl"
     manifest.write_text(json.dumps({"id": "a", "image": str(media_dir / "face.png"),
                                     "emotion": "happy"}) + "\n")  # fmt: skip
-    assert main(["finetune", "--data", str(manifest), "--out", str(tmp_path / "o")]) == 2
+    argv = ["finetune", "--data", str(manifest), "--out", str(tmp_path / "o"), "--allow-outside"]
+    assert main(argv) == 2
 
 
 @pytest.mark.data
@@ -83,7 +85,7 @@ def test_mixed_corpora_score_every_head_and_merge_label_spellings(shared_data, t
     manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "heads"
     code = main(["finetune", "--data", str(manifest), "--out", str(out), "--no-text",
-                 "--quiet"])  # fmt: skip
+                 "--quiet", "--allow-outside"])  # fmt: skip
     printed = capsys.readouterr()
     report = json.loads((out / "finetune_report.json").read_text())
     assert report["labels"] == ["angry", "contempt", "happy"]  # anger = angry

@@ -72,6 +72,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="comma-separated closed label set (e.g. a corpus's classes): the answer is the most "
         "probable of these, predicted words mapped onto them through the taxonomy",
     )
+    p.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="let a manifest name media outside its folder (absolute or ../ paths); refused "
+        "by default unless under a folder listed in MMEMO_MEDIA_ROOTS",
+    )
     p.add_argument("--no-face", action="store_true", help="do not use the face")
     p.add_argument("--no-voice", action="store_true", help="do not use the voice")
     p.add_argument("--no-text", action="store_true", help="do not use transcripts")
@@ -133,7 +139,9 @@ def run(args: argparse.Namespace) -> int:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
     try:
-        items, errors = expand_inputs(args.paths, args.speaker_from, args.transcript)
+        items, errors = expand_inputs(
+            args.paths, args.speaker_from, args.transcript, allow_outside=args.allow_outside
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
