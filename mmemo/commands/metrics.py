@@ -161,15 +161,22 @@ def _run_ew(args: argparse.Namespace) -> int:
     pred = _read(args.pred, args.column)
     names, n_missing = _join(gt, pred)
     neutral = "drop" if args.mode == "parity" else "cluster"
-    wheels = load_wheels(args.reference_tables, neutral=neutral, allow_pickle=args.allow_pickle)
-    print(wheels.describe(), file=sys.stderr)
-    res = ew_score(
-        [split_labels(gt[n], answer_tags=False) for n in names],
-        [split_labels(pred.get(n, ""), answer_tags=False) for n in names],
-        wheels=wheels,
-        level=args.level,
-        mode=args.mode,
-    )
+    g_lists = [split_labels(gt[n], answer_tags=False) for n in names]
+    p_lists = [split_labels(pred.get(n, ""), answer_tags=False) for n in names]
+    if args.reference_tables is not None and args.mode == "parity":
+        # reference tables compiled to arrays once (cached beside them), vectorised metric
+        from mmemo.metrics import ew_score_compiled
+        from mmemo.taxonomy.compiled import compiled_reference_tables, describe_cache
+
+        compiled = compiled_reference_tables(
+            args.reference_tables, neutral=neutral, allow_pickle=args.allow_pickle
+        )
+        print(describe_cache(compiled), file=sys.stderr)
+        res = ew_score_compiled(g_lists, p_lists, compiled, level=args.level)
+    else:
+        wheels = load_wheels(args.reference_tables, neutral=neutral, allow_pickle=args.allow_pickle)
+        print(wheels.describe(), file=sys.stderr)
+        res = ew_score(g_lists, p_lists, wheels=wheels, level=args.level, mode=args.mode)
     res["n_missing_predictions"] = n_missing
     if args.json:
         print(json.dumps(res, indent=2))

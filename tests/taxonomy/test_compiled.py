@@ -1,0 +1,55 @@
+"""Reference tables compiled to cached arrays; the vectorised EW equals ``ew_score``."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import pytest
+
+from mmemo.metrics import ew_score, ew_score_compiled
+from mmemo.taxonomy import load_wheels
+from mmemo.taxonomy.compiled import CACHE_NAME, compiled_reference_tables
+from tests.commands.test_metrics_cli import _random_tables
+from tests.taxonomy.ref_tables import write_tables
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_vectorised_parity_equals_ew_score(tmp_path, seed):
+    rng = random.Random(seed)
+    wheels, formats, synonyms, vocab = _random_tables(rng)
+    ref = write_tables(tmp_path / "ref", wheels, formats, synonyms)
+    ws = load_wheels(ref)
+    compiled = compiled_reference_tables(ref)
+    n = 300
+    gt = [[rng.choice([w, w.upper(), f" {w}"]) for w in rng.sample(vocab, rng.randint(0, 3))]
+          for _ in range(n)]  # fmt: skip
+    pred = [rng.sample(vocab, rng.randint(0, 4)) for _ in range(n)]
+    for level in ("level1", "level2"):
+        want = ew_score(gt, pred, wheels=ws, level=level)
+        got = ew_score_compiled(gt, pred, compiled, level=level)
+        assert got["n_samples"] == want["n_samples"]
+        for key in ("fs", "ps", "rs"):
+            assert got[key] == pytest.approx(want[key], abs=1e-12)
+        assert [w["fs"] for w in got["per_wheel"]] == pytest.approx(
+            [w["fs"] for w in want["per_wheel"]], abs=1e-12
+        )
+
+
+def test_cache_is_written_once_reused_and_rebuilt_when_a_table_changes(tmp_path):
+    rng = random.Random(0)
+    wheels, formats, synonyms, _ = _random_tables(rng)
+    ref = write_tables(tmp_path / "ref", wheels, formats, synonyms)
+    first = compiled_reference_tables(ref)
+    assert first.source == "tables" and (ref / CACHE_NAME).is_file()
+    with np.load(ref / CACHE_NAME, allow_pickle=False) as z:  # plain arrays, no pickles
+        assert all(z[k].dtype != object for k in z.files)
+    again = compiled_reference_tables(ref)
+    assert again.source == "cache" and again.words == first.words
+    for lv in first.table:
+        np.testing.assert_array_equal(again.table[lv], first.table[lv])
+    st = (ref / "format.csv").stat()
+    os.utime(ref / "format.csv", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert compiled_reference_tables(ref).source == "tables"  # stale cache rebuilt
+    assert compiled_reference_tables(ref, neutral="cluster").source == "tables"
