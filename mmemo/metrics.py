@@ -174,10 +174,10 @@ def ew_score_compiled(
 ) -> dict[str, Any]:
     """:func:`ew_score` in parity mode, vectorised over samples with compiled tables.
 
-    ``compiled``: :class:`mmemo.taxonomy.compiled.CompiledWheels` (reference tables as arrays).
-    Same semantics and keys as ``ew_score(..., mode="parity")`` (a test checks equality); the
-    per-sample sets become (sample, cluster) codes, deduplicated with ``np.unique``, and
-    |G|, |P| and |G & P| are bincounts.
+    ``compiled``: :class:`mmemo.taxonomy.compiled.CompiledWheels` (reference tables as arrays);
+    ``gt[s]``/``pred[s]``: word lists or list strings. Same semantics and keys as
+    ``ew_score(..., mode="parity")`` (a test checks equality); per wheel the sets become a
+    boolean (sample x cluster) matrix, so |G|, |P| and |G & P| are row sums.
     """
     import numpy as np
 
@@ -185,22 +185,19 @@ def ew_score_compiled(
         raise ValueError(f"gt has {len(gt)} samples but pred has {len(pred)}")
     n = len(gt)
     table = compiled.table[level]
-    n_clusters = max(1, len(compiled.clusters))
 
-    def flat(lists: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
-        ids = [compiled.ids(list(words)) for words in lists]
-        sample = np.repeat(np.arange(n, dtype=np.int64), [len(x) for x in ids])
-        return sample, np.fromiter((i for x in ids for i in x), np.int64, count=len(sample))
-
-    g_sample, g_word = flat(gt)
-    p_sample, p_word = flat(pred)
+    g_sample, g_word = compiled.flat_ids(gt)
+    p_sample, p_word = compiled.flat_ids(pred)
     per_wheel = []
     for k, name in enumerate(compiled.names):
-        g = np.unique(_codes(g_sample, table[k, g_word], n_clusters))
-        p = np.unique(_codes(p_sample, table[k, p_word], n_clusters))
-        g_size = np.bincount(g // n_clusters, minlength=n)
-        p_size = np.bincount(p // n_clusters, minlength=n)
-        hits = np.bincount(np.intersect1d(g, p, assume_unique=True) // n_clusters, minlength=n)
+        # per wheel: local cluster ids, then (sample x cluster) presence matrices
+        _, local = np.unique(table[k], return_inverse=True)
+        local = np.where(table[k] >= 0, local - (table[k] < 0).any(), -1)
+        width = max(1, int(local.max()) + 1)
+        G = _presence(g_sample, local[g_word], n, width)
+        P = _presence(p_sample, local[p_word], n, width)
+        g_size, p_size = G.sum(axis=1), P.sum(axis=1)
+        hits = (G & P).sum(axis=1)
         kept = g_size > 0
         has_p = p_size[kept] > 0
         prec = np.where(has_p, hits[kept] / np.maximum(p_size[kept], 1), 0.0)
@@ -226,10 +223,14 @@ def ew_score_compiled(
     return out
 
 
-def _codes(sample: Any, cluster: Any, n_clusters: int) -> Any:
-    """``sample * C + cluster`` for the mapped entries (cluster >= 0)."""
+def _presence(sample: Any, cluster: Any, n: int, width: int) -> Any:
+    """Boolean ``[n, width]``: which clusters each sample's words reach (cluster -1: none)."""
+    import numpy as np
+
+    m = np.zeros((n, width), bool)
     keep = cluster >= 0
-    return sample[keep] * n_clusters + cluster[keep]
+    m[sample[keep], cluster[keep]] = True
+    return m
 
 
 def ew_sample_f1(

@@ -90,23 +90,31 @@ def _read(path: Path, column: str) -> dict[str, str]:
         return _read_jsonl(path, column)
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            fields = reader.fieldnames or []
+            reader = csv.reader(fh)
+            fields = next(reader, [])
             if "name" not in fields or column not in fields:
                 raise _InputError(
                     f"{path}: needs columns 'name' and {column!r} (has {fields}); "
                     "choose the label column with --column"
                 )
-            rows: dict[str, str] = {}
-            for i, row in enumerate(reader, start=2):
-                name = (row["name"] or "").strip()
-                if not name:
-                    raise _InputError(f"{path} row {i}: empty name")
-                if name in rows:
-                    raise _InputError(f"{path} row {i}: duplicate name {name!r}")
-                rows[name] = row[column] or ""
+            table = list(reader)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise _InputError(f"{path}: not a readable CSV ({exc})") from exc
+    i_name, i_col, width = fields.index("name"), fields.index(column), len(fields)
+    table = [r for r in table if r]  # blank lines
+    short = next((i for i, r in enumerate(table) if len(r) < width), None)
+    if short is not None:
+        table = [r + [""] * (width - len(r)) for r in table]
+    names = [r[i_name].strip() for r in table]
+    rows = dict(zip(names, (r[i_col] for r in table), strict=True))
+    if len(rows) != len(names) or "" in rows:
+        seen: set[str] = set()
+        for i, name in enumerate(names, start=2):
+            if not name:
+                raise _InputError(f"{path} row {i}: empty name")
+            if name in seen:
+                raise _InputError(f"{path} row {i}: duplicate name {name!r}")
+            seen.add(name)
     return rows
 
 
@@ -153,16 +161,71 @@ def _join(gt: dict[str, str], pred: dict[str, str]) -> tuple[list[str], int]:
     return list(gt), len(missing)
 
 
+def _read_arrow(path: Path, column: str):
+    """``(names, cells)`` of a CSV read by Arrow's C++ reader; None when anything is unusual
+    (then the Python reader runs and names the problem: missing column, empty or duplicate
+    names, a malformed row)."""
+    if path.suffix.lower() == ".jsonl" or not path.is_file():
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        from pyarrow import csv as pacsv
+
+        table = pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                include_columns=["name", column],
+                column_types={"name": pa.string(), column: pa.string()},
+                strings_can_be_null=False,
+            ),
+        )
+    except Exception:
+        return None
+    names = pc.utf8_trim_whitespace(table.column("name").combine_chunks())
+    if pc.any(pc.equal(names, "")).as_py() or pc.count_distinct(names).as_py() != len(names):
+        return None
+    return names.to_pylist(), table.column(column).combine_chunks()
+
+
+def _run_ew_compiled(args: argparse.Namespace) -> int | None:
+    """Parity EW with reference tables: compiled arrays (cached beside them), Arrow-read CSVs,
+    vectorised metric. None when the CSVs need the Python reader."""
+    import pyarrow as pa
+
+    from mmemo.metrics import ew_score_compiled
+    from mmemo.taxonomy.compiled import compiled_reference_tables, describe_cache
+
+    gt, pred = _read_arrow(args.gt, args.column), _read_arrow(args.pred, args.column)
+    if gt is None or pred is None:
+        return None
+    (g_names, g_cells), (p_names, p_cells) = gt, pred
+    where = {n: i for i, n in enumerate(p_names)}
+    _join(dict.fromkeys(g_names), where)
+    idx = pa.array([where.get(n) for n in g_names], pa.int64())
+    n_missing = idx.null_count
+    compiled = compiled_reference_tables(
+        args.reference_tables, neutral="drop", allow_pickle=args.allow_pickle
+    )
+    print(describe_cache(compiled), file=sys.stderr)
+    res = ew_score_compiled(g_cells, p_cells.take(idx), compiled, level=args.level)
+    res["n_missing_predictions"] = n_missing
+    _print_ew(args, res, len(g_names))
+    return 1 if n_missing else 0
+
+
 def _run_ew(args: argparse.Namespace) -> int:
     from mmemo.metrics import ew_score
     from mmemo.taxonomy import load_wheels, split_labels
 
+    if args.reference_tables is not None and args.mode == "parity":
+        code = _run_ew_compiled(args)
+        if code is not None:
+            return code
     gt = _read(args.gt, args.column)
     pred = _read(args.pred, args.column)
     names, n_missing = _join(gt, pred)
     neutral = "drop" if args.mode == "parity" else "cluster"
-    g_lists = [split_labels(gt[n], answer_tags=False) for n in names]
-    p_lists = [split_labels(pred.get(n, ""), answer_tags=False) for n in names]
     if args.reference_tables is not None and args.mode == "parity":
         # reference tables compiled to arrays once (cached beside them), vectorised metric
         from mmemo.metrics import ew_score_compiled
@@ -172,16 +235,25 @@ def _run_ew(args: argparse.Namespace) -> int:
             args.reference_tables, neutral=neutral, allow_pickle=args.allow_pickle
         )
         print(describe_cache(compiled), file=sys.stderr)
-        res = ew_score_compiled(g_lists, p_lists, compiled, level=args.level)
+        res = ew_score_compiled(
+            [gt[n] for n in names], [pred.get(n, "") for n in names], compiled, level=args.level
+        )
     else:
+        g_lists = [split_labels(gt[n], answer_tags=False) for n in names]
+        p_lists = [split_labels(pred.get(n, ""), answer_tags=False) for n in names]
         wheels = load_wheels(args.reference_tables, neutral=neutral, allow_pickle=args.allow_pickle)
         print(wheels.describe(), file=sys.stderr)
         res = ew_score(g_lists, p_lists, wheels=wheels, level=args.level, mode=args.mode)
     res["n_missing_predictions"] = n_missing
+    _print_ew(args, res, len(names))
+    return 1 if n_missing else 0
+
+
+def _print_ew(args: argparse.Namespace, res: dict, n: int) -> None:
     if args.json:
         print(json.dumps(res, indent=2))
     else:
-        print(f"EW {args.mode} {args.level} ({res['wheels']} wheels), {len(names)} samples")
+        print(f"EW {args.mode} {args.level} ({res['wheels']} wheels), {n} samples")
         print(f"{'wheel':<14}{'F':>8}{'P':>8}{'R':>8}{'n':>7}")
         for w in res["per_wheel"]:
             print(
@@ -193,7 +265,6 @@ def _run_ew(args: argparse.Namespace) -> int:
                 f"per-sample F1 {res['sample_f1']:.4f} on {res['n_common']} common samples; "
                 f"ambiguous words {res['ambiguous_words']}"
             )
-    return 1 if n_missing else 0
 
 
 def _run_cls(args: argparse.Namespace) -> int:

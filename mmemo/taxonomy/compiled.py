@@ -52,6 +52,107 @@ class CompiledWheels:
         get = self.words.get
         return [get(w.lower().strip(), unknown) for w in words]
 
+    def flat_ids(self, samples: list) -> tuple[np.ndarray, np.ndarray]:
+        """``(sample index, vocabulary index)`` of every label of every sample.
+
+        A sample is a word list, or a list string parsed as ``split_labels(s,
+        answer_tags=False)`` does (metrics.md 1.1); list strings are tokenised all at once
+        in numpy when that gives the same words (no ``[``/``]`` inside a string), else one
+        by one.
+        """
+        if _is_arrow(samples):
+            fast = _tokenise_arrow(samples)
+            if fast is not None:
+                sample, tokens = fast
+                return sample, self._lookup_arrow(tokens)
+            samples = samples.to_pylist()
+        samples = list(samples)
+        n = len(samples)
+        if n and all(isinstance(x, str) for x in samples):
+            fast = _tokenise(samples)
+            if fast is not None:
+                sample, tokens = fast
+                return sample, self._lookup(tokens)
+        from mmemo.taxonomy.text import split_labels
+
+        ids = [
+            self.ids(split_labels(x, answer_tags=False) if isinstance(x, str) else list(x))
+            for x in samples
+        ]
+        sample = np.repeat(np.arange(n, dtype=np.int64), [len(x) for x in ids])
+        return sample, np.fromiter((i for x in ids for i in x), np.int64, count=len(sample))
+
+    def _lookup(self, tokens: np.ndarray) -> np.ndarray:
+        if not hasattr(self, "_sorted"):
+            order = sorted(self.words)
+            self._sorted = np.array(order or [""], dtype=str)
+            self._sorted_ids = np.array([self.words[w] for w in order] or [0], np.int64)
+        pos = np.searchsorted(self._sorted, tokens).clip(0, len(self._sorted) - 1)
+        found = self._sorted[pos] == tokens
+        return np.where(found, self._sorted_ids[pos], len(self.words))
+
+    def _lookup_arrow(self, tokens) -> np.ndarray:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not hasattr(self, "_vocab_arrow"):
+            order = sorted(self.words, key=self.words.__getitem__)
+            self._vocab_arrow = pa.array(order, pa.string())
+        ids = pc.index_in(tokens, value_set=self._vocab_arrow)
+        return pc.fill_null(ids, len(self.words)).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _is_arrow(x) -> bool:
+    return type(x).__module__.startswith("pyarrow")
+
+
+def _tokenise_arrow(cells) -> tuple[np.ndarray, object] | None:
+    """:func:`_tokenise` on a pyarrow string array, in Arrow's compute kernels."""
+    import pyarrow.compute as pc
+
+    from mmemo.taxonomy.text import _QUOTES
+
+    x = cells if cells.null_count == 0 else pc.fill_null(cells, "")
+    trimmed = pc.utf8_trim_whitespace(x)
+    for bracket, at in (("[", pc.starts_with), ("]", pc.ends_with)):
+        count = pc.count_substring(x, bracket)
+        if pc.sum(count).as_py() != pc.sum(pc.cast(at(trimmed, bracket), "int64")).as_py():
+            return None  # a bracket inside a string: split_labels keeps it in the word
+        if pc.max(count).as_py() not in (None, 0, 1):
+            return None
+    quotes = "".join(chr(c) for c in _QUOTES)
+    parts = pc.split_pattern_regex(x, "[\\[\\]'\",%s]" % quotes)
+    tokens = pc.utf8_lower(pc.utf8_trim_whitespace(pc.list_flatten(parts)))
+    keep = pc.not_equal(tokens, "")
+    sample = pc.filter(pc.list_parent_indices(parts), keep)
+    return sample.to_numpy(zero_copy_only=False).astype(np.int64), pc.filter(tokens, keep)
+
+
+_SEP = "\x01"  # not NUL: numpy strings drop trailing NULs
+_TO_COMMA = str.maketrans({"'": ",", '"': ",", "[": ",", "]": ",", _SEP: f",{_SEP},"})
+
+
+def _tokenise(cells: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Vectorised ``split_labels(cell, answer_tags=False)`` over all cells, or None when a
+    cell holds a bracket other than one leading ``[`` / one trailing ``]`` (or the separator)."""
+    import re
+
+    from mmemo.taxonomy.text import _QUOTES
+
+    big = _SEP.join(cells).translate(_QUOTES)
+    if big.count(_SEP) != len(cells) - 1:
+        return None
+    lead = len(re.findall(r"(?:^|\x01)\s*\[", big))
+    trail = len(re.findall(r"\]\s*(?=\x01|$)", big))
+    if big.count("[") != lead or big.count("]") != trail:
+        return None
+    tokens = np.array(big.lower().translate(_TO_COMMA).split(","), dtype=str)
+    tokens = np.strings.strip(tokens)
+    sep = tokens == _SEP
+    sample = np.cumsum(sep)
+    keep = ~sep & (tokens != "")
+    return sample[keep].astype(np.int64), tokens[keep]
+
 
 def _signature(directory: Path, neutral: str) -> str:
     files = sorted(

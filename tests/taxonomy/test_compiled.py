@@ -53,3 +53,30 @@ def test_cache_is_written_once_reused_and_rebuilt_when_a_table_changes(tmp_path)
     os.utime(ref / "format.csv", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     assert compiled_reference_tables(ref).source == "tables"  # stale cache rebuilt
     assert compiled_reference_tables(ref, neutral="cluster").source == "tables"
+
+
+def test_list_strings_tokenised_at_once_equal_split_labels(tmp_path):
+    from mmemo.taxonomy import split_labels
+    from mmemo.taxonomy.compiled import _tokenise
+
+    cells = ["[Happy, 'sad']", ' "joy" ,, ', "[]", "", "calm", "[a]", "\u2018fear\u2019, x"]
+    sample, tokens = _tokenise(cells)
+    want = [(i, w) for i, c in enumerate(cells) for w in split_labels(c, answer_tags=False)]
+    assert list(zip(sample.tolist(), tokens.tolist(), strict=True)) == want
+    import pyarrow as pa
+
+    from mmemo.taxonomy.compiled import _tokenise_arrow
+
+    a_sample, a_tokens = _tokenise_arrow(pa.array(cells + [None]))
+    assert list(zip(a_sample.tolist(), a_tokens.to_pylist(), strict=True)) == want
+    # a bracket inside a string: the one-by-one path, which keeps the reference's words
+    assert _tokenise(["[a]b]", "c"]) is None
+    assert _tokenise_arrow(pa.array(["[a]b]", "c"])) is None
+    assert _tokenise_arrow(pa.array(["x[y", "[z"])) is None
+    rng = random.Random(1)
+    wheels, formats, synonyms, vocab = _random_tables(rng)
+    compiled = compiled_reference_tables(write_tables(tmp_path / "ref", wheels, formats, synonyms))
+    odd = [f"[{vocab[0]}]]", f"[{vocab[1]}, {vocab[2]}]"]
+    s_fast, i_fast = compiled.flat_ids(odd)
+    words = [split_labels(c, answer_tags=False) for c in odd]
+    assert i_fast.tolist() == [i for w in words for i in compiled.ids(w)]
