@@ -121,7 +121,7 @@ def _tokenise_arrow(cells) -> tuple[np.ndarray, object] | None:
         if pc.max(count).as_py() not in (None, 0, 1):
             return None
     quotes = "".join(chr(c) for c in _QUOTES)
-    parts = pc.split_pattern_regex(x, "[\\[\\]'\",%s]" % quotes)
+    parts = pc.split_pattern_regex(x, "[\\[\\]'\"," + quotes + "]")
     tokens = pc.utf8_lower(pc.utf8_trim_whitespace(pc.list_flatten(parts)))
     keep = pc.not_equal(tokens, "")
     sample = pc.filter(pc.list_parent_indices(parts), keep)
