@@ -203,11 +203,15 @@ def stream(
     skip: Iterable[str] = (),
     workers: int = 1,
     progress: bool = True,
+    measurer: Any = None,
 ) -> Iterator[tuple[Any, Any]]:
     """Yield ``(item, Prediction | reason it failed)`` block by block (see the module doc).
 
     ``skip``: ids already recorded; a block whose ids are all in it is not run, and the
-    recorded items of a block that is run are not yielded again.
+    recorded items of a block that is run are not yielded again. ``measurer``: who runs pass
+    one, ``measurer(predictor, items, todo)`` yielding ``(block, task, measured)`` in order
+    (default: this process, or a process pool when ``workers > 1``; :mod:`mmemo.scale` gives
+    a Ray Data one).
     """
     from tqdm.auto import tqdm
 
@@ -219,7 +223,12 @@ def stream(
     measured: dict[int, Any] = {}
     left = {bi: len(_tasks(b, items)) for bi, b in enumerate(blocks)}
     try:
-        for bi, task, result in _measured(predictor, items, todo, workers):
+        measured_tasks = (
+            measurer(predictor, items, todo)
+            if measurer is not None
+            else _measured(predictor, items, todo, workers)
+        )
+        for bi, task, result in measured_tasks:
             for i, m in zip(task, result, strict=True):
                 measured[i] = m
             bar.update(len(task))

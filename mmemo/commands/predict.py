@@ -93,7 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("local", "ray"),
         default="local",
         help="'local' (this machine, --workers processes) or 'ray': Ray Data over the cluster "
-        "that ray.init() finds (RAY_ADDRESS; needs the 'ray' extra; default local)",
+        "that ray.init() finds (RAY_ADDRESS; --workers N = N predictor actors; needs the "
+        "'ray' extra; default local)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -119,7 +120,10 @@ def _results(predictor, items, args, skip):
     if args.engine == "ray":
         from mmemo.scale import ray_stream
 
-        return ray_stream(predictor, items, skip=skip, progress=not args.quiet)
+        concurrency = args.workers if args.workers > 1 else None
+        return ray_stream(
+            predictor, items, skip=skip, progress=not args.quiet, concurrency=concurrency
+        )
     from mmemo.batch import stream
 
     return stream(predictor, items, skip=skip, workers=args.workers, progress=not args.quiet)
@@ -138,6 +142,14 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
+    if args.engine == "ray":
+        from mmemo.scale import RayUnavailable, _ray
+
+        try:
+            _ray()
+        except RayUnavailable as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
         items, errors = expand_inputs(
             args.paths, args.speaker_from, args.transcript, allow_outside=args.allow_outside
