@@ -34,7 +34,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-TEXT_BLOCK = 64  # transcript-only items measured together (one batched text-head pass)
+# transcript-only items measured together: one text-head call, sorted by length inside it
+# so that each encoder batch (64) pads little
+TEXT_BLOCK = 256
 RUN_KEY = "run"
 _WEIGHT_SUFFIXES = {".json", ".safetensors", ".bin", ".pt", ".model", ".txt", ".yaml", ".npz"}
 

@@ -159,8 +159,13 @@ class Predictor:
         if texts:
             from mmemo.models.heads import HeadError
 
+            # shortest first, so each batch of the encoder pads to similar lengths
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
             try:
-                probs = list(self.text.predict_proba(texts))
+                ranked = self.text.predict_proba([texts[i] for i in order])
+                probs = [None] * len(texts)
+                for rank, i in enumerate(order):
+                    probs[i] = ranked[rank]
             except HeadError as exc:  # the optional MiniLM wheel is not installed
                 probs = [f"text not used: {exc}"] * len(texts)
             except Exception:  # a failed batch is retried item by item in _measure
