@@ -183,15 +183,18 @@ def _read_arrow(path: Path, column: str):
     except Exception:
         return None
     names = pc.utf8_trim_whitespace(table.column("name").combine_chunks())
-    if pc.any(pc.equal(names, "")).as_py() or pc.count_distinct(names).as_py() != len(names):
+    # (no Python scalars in the kernels: converting one makes pyarrow import pandas, 0.3 s)
+    if len(names) and pc.min(pc.utf8_length(names)).as_py() == 0:
         return None
-    return names.to_pylist(), table.column(column).combine_chunks()
+    if pc.count_distinct(names).as_py() != len(names):
+        return None
+    return names, table.column(column).combine_chunks()
 
 
 def _run_ew_compiled(args: argparse.Namespace) -> int | None:
     """Parity EW with reference tables: compiled arrays (cached beside them), Arrow-read CSVs,
     vectorised metric. None when the CSVs need the Python reader."""
-    import pyarrow as pa
+    import pyarrow.compute as pc
 
     from mmemo.metrics import ew_score_compiled
     from mmemo.taxonomy.compiled import compiled_reference_tables, describe_cache
@@ -200,10 +203,10 @@ def _run_ew_compiled(args: argparse.Namespace) -> int | None:
     if gt is None or pred is None:
         return None
     (g_names, g_cells), (p_names, p_cells) = gt, pred
-    where = {n: i for i, n in enumerate(p_names)}
-    _join(dict.fromkeys(g_names), where)
-    idx = pa.array([where.get(n) for n in g_names], pa.int64())
+    idx = pc.index_in(g_names, value_set=p_names)
     n_missing = idx.null_count
+    if n_missing or len(p_names) != len(g_names) - n_missing:  # warn, naming the names
+        _join(dict.fromkeys(g_names.to_pylist()), dict.fromkeys(p_names.to_pylist()))
     compiled = compiled_reference_tables(
         args.reference_tables, neutral="drop", allow_pickle=args.allow_pickle
     )

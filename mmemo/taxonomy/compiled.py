@@ -95,11 +95,28 @@ class CompiledWheels:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if not hasattr(self, "_vocab_arrow"):
+        if not hasattr(self, "_vocab_arrow"):  # from buffers: pa.array() would import pandas
             order = sorted(self.words, key=self.words.__getitem__)
-            self._vocab_arrow = pa.array(order, pa.string())
-        ids = pc.index_in(tokens, value_set=self._vocab_arrow)
-        return pc.fill_null(ids, len(self.words)).to_numpy(zero_copy_only=False).astype(np.int64)
+            data = [w.encode() for w in order]
+            offsets = np.zeros(len(data) + 1, np.int32)
+            np.cumsum([len(b) for b in data], out=offsets[1:])
+            self._vocab_arrow = pa.StringArray.from_buffers(
+                len(data), pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(data))
+            )
+        ids = _ints(pc.index_in(tokens, value_set=self._vocab_arrow))
+        return np.where(ids < 0, len(self.words), ids)
+
+
+def _ints(arr) -> np.ndarray:
+    """An Arrow integer array as int64 numpy, nulls as -1, read from its buffers (to_numpy
+    makes pyarrow import pandas, about 0.3 s of a metric run)."""
+    dtype = {8: np.int8, 16: np.int16, 32: np.int32, 64: np.int64}[arr.type.bit_width]
+    n, off = len(arr), arr.offset
+    out = np.frombuffer(arr.buffers()[1], dtype=dtype)[off : off + n].astype(np.int64)
+    if arr.null_count:
+        bits = np.unpackbits(np.frombuffer(arr.buffers()[0], np.uint8), bitorder="little")
+        out[bits[off : off + n] == 0] = -1
+    return out
 
 
 def _is_arrow(x) -> bool:
@@ -112,7 +129,7 @@ def _tokenise_arrow(cells) -> tuple[np.ndarray, object] | None:
 
     from mmemo.taxonomy.text import _QUOTES
 
-    x = cells if cells.null_count == 0 else pc.fill_null(cells, "")
+    x = cells  # a null (a name without a prediction) yields no tokens: an empty list
     trimmed = pc.utf8_trim_whitespace(x)
     for bracket, at in (("[", pc.starts_with), ("]", pc.ends_with)):
         count = pc.count_substring(x, bracket)
@@ -120,12 +137,20 @@ def _tokenise_arrow(cells) -> tuple[np.ndarray, object] | None:
             return None  # a bracket inside a string: split_labels keeps it in the word
         if pc.max(count).as_py() not in (None, 0, 1):
             return None
-    quotes = "".join(chr(c) for c in _QUOTES)
-    parts = pc.split_pattern_regex(x, "[\\[\\]'\"," + quotes + "]")
-    tokens = pc.utf8_lower(pc.utf8_trim_whitespace(pc.list_flatten(parts)))
-    keep = pc.not_equal(tokens, "")
+    ascii_only = pc.all(pc.string_is_ascii(x)).as_py() is not False
+    quotes = "".join(chr(c) for c in _QUOTES)  # curly quotes, acute accent, backtick
+    seps = "[]'\"" + "".join(q for q in quotes if q.isascii() or not ascii_only)
+    for ch in seps:  # plain replacements then one plain split: 3x faster than a regex split
+        x = pc.replace_substring(x, ch, ",")
+    parts = pc.split_pattern(x, ",")
+    flat = pc.list_flatten(parts)
+    if ascii_only:
+        tokens = pc.ascii_lower(pc.ascii_trim_whitespace(flat))
+    else:
+        tokens = pc.utf8_lower(pc.utf8_trim_whitespace(flat))
+    keep = pc.cast(pc.utf8_length(tokens), "bool")  # non-empty (no Python scalar: see above)
     sample = pc.filter(pc.list_parent_indices(parts), keep)
-    return sample.to_numpy(zero_copy_only=False).astype(np.int64), pc.filter(tokens, keep)
+    return _ints(sample), pc.filter(tokens, keep)
 
 
 _SEP = "\x01"  # not NUL: numpy strings drop trailing NULs

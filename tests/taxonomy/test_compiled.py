@@ -59,7 +59,8 @@ def test_list_strings_tokenised_at_once_equal_split_labels(tmp_path):
     from mmemo.taxonomy import split_labels
     from mmemo.taxonomy.compiled import _tokenise
 
-    cells = ["[Happy, 'sad']", ' "joy" ,, ', "[]", "", "calm", "[a]", "\u2018fear\u2019, x"]
+    cells = ["[Happy, 'sad']", ' "joy" ,, ', "[]", "", "calm", "[a]", "\u2018fear\u2019, x",
+             "`calm` ANGRY"]  # fmt: skip
     sample, tokens = _tokenise(cells)
     want = [(i, w) for i, c in enumerate(cells) for w in split_labels(c, answer_tags=False)]
     assert list(zip(sample.tolist(), tokens.tolist(), strict=True)) == want
@@ -69,6 +70,12 @@ def test_list_strings_tokenised_at_once_equal_split_labels(tmp_path):
 
     a_sample, a_tokens = _tokenise_arrow(pa.array(cells + [None]))
     assert list(zip(a_sample.tolist(), a_tokens.to_pylist(), strict=True)) == want
+    ascii_cells = [c for c in cells if c.isascii()]  # the ASCII kernels
+    a_sample, a_tokens = _tokenise_arrow(pa.array(ascii_cells))
+    want_ascii = [
+        (i, w) for i, c in enumerate(ascii_cells) for w in split_labels(c, answer_tags=False)
+    ]
+    assert list(zip(a_sample.tolist(), a_tokens.to_pylist(), strict=True)) == want_ascii
     # a bracket inside a string: the one-by-one path, which keeps the reference's words
     assert _tokenise(["[a]b]", "c"]) is None
     assert _tokenise_arrow(pa.array(["[a]b]", "c"])) is None
