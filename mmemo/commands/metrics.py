@@ -203,15 +203,18 @@ def _run_ew_compiled(args: argparse.Namespace) -> int | None:
     if gt is None or pred is None:
         return None
     (g_names, g_cells), (p_names, p_cells) = gt, pred
-    idx = pc.index_in(g_names, value_set=p_names)
-    n_missing = idx.null_count
-    if n_missing or len(p_names) != len(g_names) - n_missing:  # warn, naming the names
-        _join(dict.fromkeys(g_names.to_pylist()), dict.fromkeys(p_names.to_pylist()))
+    if g_names.equals(p_names):  # the same names in the same order: nothing to join
+        aligned, n_missing = p_cells, 0
+    else:
+        idx = pc.index_in(g_names, value_set=p_names)
+        aligned, n_missing = p_cells.take(idx), idx.null_count
+        if n_missing or len(p_names) != len(g_names) - n_missing:  # warn, naming the names
+            _join(dict.fromkeys(g_names.to_pylist()), dict.fromkeys(p_names.to_pylist()))
     compiled = compiled_reference_tables(
         args.reference_tables, neutral="drop", allow_pickle=args.allow_pickle
     )
     print(describe_cache(compiled), file=sys.stderr)
-    res = ew_score_compiled(g_cells, p_cells.take(idx), compiled, level=args.level)
+    res = ew_score_compiled(g_cells, aligned, compiled, level=args.level)
     res["n_missing_predictions"] = n_missing
     _print_ew(args, res, len(g_names))
     return 1 if n_missing else 0

@@ -87,3 +87,32 @@ def test_list_strings_tokenised_at_once_equal_split_labels(tmp_path):
     s_fast, i_fast = compiled.flat_ids(odd)
     words = [split_labels(c, answer_tags=False) for c in odd]
     assert i_fast.tolist() == [i for w in words for i in compiled.ids(w)]
+
+
+def test_cli_arrow_path_joins_shuffled_and_missing_names(tmp_path, capsys):
+    import csv
+    import json
+
+    from mmemo.cli import main
+
+    rng = random.Random(3)
+    wheels, formats, synonyms, vocab = _random_tables(rng)
+    ref = write_tables(tmp_path / "ref", wheels, formats, synonyms)
+    gt = {f"s{i}": "[" + ", ".join(rng.sample(vocab, 2)) + "]" for i in range(40)}
+    pred = {k: "[" + ", ".join(rng.sample(vocab, 3)) + "]" for k in gt}
+    del pred["s7"]
+    pred["extra"] = "[x]"
+    for name, rows in (("gt.csv", gt), ("pred.csv", dict(sorted(pred.items(), reverse=True)))):
+        with (tmp_path / name).open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["name", "openset"])
+            w.writerows(rows.items())
+    code = main(["metrics", "ew", str(tmp_path / "gt.csv"), str(tmp_path / "pred.csv"),
+                 "--reference-tables", str(ref), "--json"])  # fmt: skip
+    printed = capsys.readouterr()
+    res = json.loads(printed.out)
+    assert code == 1 and res["n_missing_predictions"] == 1
+    assert "no prediction (scored as empty): s7" in printed.err and "extra" in printed.err
+    want = ew_score(list(gt.values()), [pred.get(k, "") for k in gt], wheels=load_wheels(ref))
+    assert res["fs"] == pytest.approx(want["fs"], abs=1e-12)
+    assert res["n_samples"] == want["n_samples"]
