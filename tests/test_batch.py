@@ -123,3 +123,25 @@ def test_two_workers_give_the_same_records_in_the_same_order(speakers, tmp_path)
     assert main(["predict", str(speakers), "--out", str(two), "--quiet", "--workers", "2"]) == 0
     assert [r["id"] for r in _records(two)] == [r["id"] for r in _records(one)]
     assert _rounded(_records(two)) == _rounded(_records(one))
+
+
+def test_resumed_eval_normalises_a_cut_speaker_whole(speakers, tmp_path, capsys):
+    """Old eval resumed a half-done speaker on the remaining clips only (other numbers)."""
+    rows = [json.loads(line) for line in speakers.read_text().splitlines()]
+    labelled = [dict(r, emotion="calm" if r["id"].endswith("0") else "sad") for r in rows]
+    manifest = speakers.parent / "labelled.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in labelled))
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    assert main(["eval", "--data", str(manifest), "--out", str(full), "--quiet"]) == 0
+    lines = (full / "predictions.jsonl").read_text().splitlines()
+    cut.mkdir()
+    (cut / "predictions.jsonl").write_text("\n".join(lines[:4]) + "\n")  # ann x3, bob0
+    capsys.readouterr()
+    assert main(["eval", "--data", str(manifest), "--out", str(cut), "--quiet"]) == 0
+    assert "resuming: 4 of 10 predictions" in capsys.readouterr().err
+    got = [json.loads(line) for line in (cut / "predictions.jsonl").read_text().splitlines()]
+    assert got == [json.loads(line) for line in lines]
+    assert (
+        json.loads((cut / "metrics.json").read_text())["metrics"]
+        == json.loads((full / "metrics.json").read_text())["metrics"]
+    )
