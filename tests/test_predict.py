@@ -198,3 +198,16 @@ def test_manifest_cannot_name_files_outside_its_folder(tmp_path, capsys):
     # allowed, the path is read (and fails as media, not as policy)
     assert main(["predict", str(manifest), "--quiet", "--allow-outside"]) == 1
     assert "absolute path outside" not in capsys.readouterr().err
+
+
+def test_threads_option_sets_torch_threads(media_dir, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert main(["predict", str(media_dir / "face.png"), "--threads", "1", "--quiet"]) == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    assert main(["predict", str(media_dir / "face.png"), "--threads", "0"]) == 2
+    assert "--threads must be at least 1" in capsys.readouterr().err

@@ -89,6 +89,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="measure in N processes, one model each (results keep their order; default 1)",
     )
     p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="torch threads in this process (default: torch's choice, one per core). On a "
+        "machine busy with other jobs, 1 avoids oversubscription: MELD transcripts ran at "
+        "128 rows/s with 1 thread against 37 rows/s with 2 (benchmarks/RESULTS.md)",
+    )
+    p.add_argument(
         "--engine",
         choices=("local", "ray"),
         default="local",
@@ -142,6 +150,13 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
+    if args.threads is not None:
+        if args.threads < 1:
+            print("error: --threads must be at least 1", file=sys.stderr)
+            return 2
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.engine == "ray":
         from mmemo.scale import RayUnavailable, _ray
 
