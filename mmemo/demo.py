@@ -13,6 +13,7 @@ page is a thin layer over it. Run: ``mmemo demo`` (see ``mmemo demo --help``).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ UPLOAD_TYPES: tuple[str, ...] = (
     ".jpg", ".jpeg", ".png", ".bmp", ".webp",
 )  # fmt: skip
 TITLE = "mmemo: multimodal emotion reasoning"
+# Uploads above this are refused by the server (Gradio's max_file_size) and again here; every
+# upload is deleted once analysed, and Gradio's cache is swept of anything older than an hour.
+MAX_UPLOAD_MB = 200
 
 
 class DemoUnavailable(RuntimeError):
@@ -115,6 +119,23 @@ def analyse(predictor: Any, path: str | Path, name: str | None = None) -> DemoRe
     return out
 
 
+def analyse_upload(predictor: Any, path: str | Path, max_mb: float = MAX_UPLOAD_MB) -> DemoResult:
+    """:func:`analyse` an uploaded file, refusing one above ``max_mb``; the file is deleted after."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > max_mb * 1024 * 1024:
+            return DemoResult(
+                path=str(path),
+                error=f"{path.name}: {size / 2**20:.0f} MB is above the {max_mb:g} MB upload limit",
+            )
+        return analyse(predictor, path, path.name)
+    finally:
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # Gradio keeps each upload in a folder of its own
+
+
 def make_samples(out_dir: str | Path) -> dict[str, Path]:
     """Sample inputs for the page (clip, speech, face), keyed by the name shown; ``{}`` when
     ffmpeg or espeak-ng is missing (uploads still work)."""
@@ -152,19 +173,22 @@ def _png_image(data: bytes | None) -> Any:
     return Image.open(io.BytesIO(data))
 
 
-def build_app(predictor: Any, samples: dict[str, Path]) -> Any:
+def build_app(
+    predictor: Any, samples: dict[str, Path], max_upload_mb: float = MAX_UPLOAD_MB
+) -> Any:
     """The Gradio Blocks page around ``predictor`` (a :class:`mmemo.predict.Predictor`)."""
     gr = _import_gradio()
 
     def run(sample: str | None, upload: str | None) -> tuple:
         if upload:
-            path, name = upload, Path(upload).name
+            name = Path(upload).name
+            r = analyse_upload(predictor, upload, max_upload_mb)
         elif sample and sample in samples:
-            path, name = str(samples[sample]), sample
+            name = sample
+            r = analyse(predictor, str(samples[sample]), name)
         else:
             empty = (None, "", "", "", None, None)
             return ("**Error:** choose a sample or upload a file first.", *empty)
-        r = analyse(predictor, path, name)
         if r.error and not r.emotion:
             return (f"**Error:** {r.error}", None, "", "", "", None, None)
         status = f"**Predicted: {r.emotion}** ({name})"
@@ -181,7 +205,7 @@ def build_app(predictor: Any, samples: dict[str, Path]) -> Any:
             _png_image(r.prosody_png),
         )
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(600, 3600)) as app:
         gr.Markdown(
             f"# {TITLE}\nPick a sample or upload a video, audio or image file, then press "
             "**Predict**. An uploaded file is used when there is one. Everything runs on this "
@@ -243,6 +267,7 @@ def serve(
     model: str = "default",
     samples_dir: str | Path | None = None,
     block: bool = True,
+    max_upload_mb: float = MAX_UPLOAD_MB,
 ) -> Any:
     """Load ``model``, make sample clips in ``samples_dir`` (a temporary folder when None)
     and serve the page at ``http://host:port``. ``block=False`` returns the running app
@@ -260,11 +285,12 @@ def serve(
         samples_dir = tempfile.mkdtemp(prefix="mmemo_demo_")
         atexit.register(shutil.rmtree, samples_dir, ignore_errors=True)
     samples = make_samples(samples_dir)
-    app = build_app(predictor, samples)
+    app = build_app(predictor, samples, max_upload_mb)
     theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"])
     app.launch(
         server_name=host,
         server_port=port,
+        max_file_size=f"{max_upload_mb:g}mb",
         share=False,
         inbrowser=False,
         prevent_thread_lock=not block,

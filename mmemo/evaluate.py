@@ -1,7 +1,10 @@
 """The evaluation harness: a model and a manifest in, metric tables and plots out.
 
 ``evaluate`` predicts every row with :class:`mmemo.predict.Predictor` (appending to
-``predictions.jsonl`` as it goes, so an interrupted run resumes where it stopped), scores the
+``predictions.jsonl`` as it goes: id, true ``label``, closed-set ``prediction`` and its
+``confidence``, probabilities, and the run identity; an interrupted run resumes where it
+stopped, and a folder another model or other settings wrote is refused, see
+:mod:`mmemo.batch`), scores the
 predictions with :mod:`mmemo.metrics` (the same functions ``mmemo metrics`` uses), and writes
 ``metrics.json``, ``metrics.md`` and plots (confusion matrix, per-class recall, reliability
 diagram). ``evaluate_suite`` runs several datasets and averages one score per dataset
@@ -82,54 +85,55 @@ def _gt_label(row: dict[str, Any], task: str) -> str | None:
     return str(value).strip().lower() if value not in (None, "") else None
 
 
-def _predict_all(predictor, items, out: Path | None, progress: bool) -> dict[str, dict]:
-    """Predictions keyed by item id; resumes from ``out/predictions.jsonl`` when present."""
-    done: dict[str, dict] = {}
+def _predict_all(
+    predictor, items, out: Path | None, progress: bool, task: str, label_set: list[str]
+) -> dict[str, dict]:
+    """Eval records keyed by item id; resumes from ``out/predictions.jsonl`` when present.
+
+    A record holds the true label, the closed-set answer with its confidence, and the
+    probabilities; with the run identity of :mod:`mmemo.batch`, so a folder written by another
+    model or other settings is refused instead of reused.
+    """
+    import sys
+
+    from mmemo.batch import RUN_KEY, read_done, run_identity, stream
+
+    run = run_identity(predictor, task=task, labels=label_set)
     path = out / "predictions.jsonl" if out else None
-    if path is not None and path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue  # a line cut by an interruption
-            done[rec["id"]] = rec
-    todo = [it for it in items if it.id not in done]
+    done = read_done(path, run) if path is not None else {}
+    ids = {it.id for it in items}
+    if done:
+        n = sum(1 for i in done if i in ids)
+        print(f"resuming: {n} of {len(items)} predictions already in {path}", file=sys.stderr)
     f = path.open("a", encoding="utf-8") if path is not None else None
     try:
-        for chunk in _chunks_by_speaker(todo):
-            for item, result in predictor.predict_items(chunk, progress=progress):
-                if isinstance(result, str):
-                    rec = {"id": item.id, "error": result}
-                else:
-                    rec = {"id": item.id, "probabilities": result.probabilities}
-                done[item.id] = rec
-                if f is not None:
-                    f.write(json.dumps(rec) + "\n")
-                    f.flush()
+        for item, result in stream(predictor, items, skip=set(done), progress=progress):
+            rec = {"id": item.id, "label": _gt_label(item.row, task)}
+            if isinstance(result, str):
+                rec["error"] = result
+            else:
+                rec.update(_answer(result.probabilities, task, label_set))
+                rec["probabilities"] = result.probabilities
+            rec[RUN_KEY] = run
+            done[item.id] = rec
+            if f is not None:
+                f.write(json.dumps(rec) + "\n")
+                f.flush()
     finally:
         if f is not None:
             f.close()
     return done
 
 
-def _chunks_by_speaker(items: list, size: int = 64) -> list[list]:
-    """Chunks of about ``size`` items that never split one speaker's clips.
+def _answer(probs: dict[str, float], task: str, label_set: list[str]) -> dict[str, Any]:
+    """The closed-set answer and its confidence, or the reason there is none."""
+    from mmemo.prediction import restrict_labels
 
-    Progress is saved after each chunk (resume), while clips of a speaker are still predicted
-    together, as speaker normalisation needs.
-    """
-    groups: dict[str, list] = {}
-    for i, it in enumerate(items):
-        groups.setdefault(it.speaker if it.speaker is not None else f"__item{i}", []).append(it)
-    chunks, current = [], []
-    for group in groups.values():
-        if current and len(current) + len(group) > size:
-            chunks.append(current)
-            current = []
-        current.extend(group)
-    if current:
-        chunks.append(current)
-    return chunks
+    closed = {_sentiment(probs): 1.0} if task == "sentiment" else restrict_labels(probs, label_set)
+    if not closed:
+        return {"prediction": None, "error": "no predicted label maps onto the label set"}
+    answer, confidence = max(closed.items(), key=lambda kv: kv[1])
+    return {"prediction": answer, "confidence": round(float(confidence), 6)}
 
 
 def score_discrete(
@@ -177,11 +181,11 @@ def evaluate(
     out_dir: str | Path | None = None,
     labels: Sequence[str] | None = None,
     progress: bool = True,
+    allow_outside: bool = False,
 ) -> EvalResult:
     """Predict every row of ``manifest`` with ``model`` and score it (see the module doc)."""
     from mmemo.data.inputs import expand_inputs
     from mmemo.predict import Predictor
-    from mmemo.prediction import restrict_labels
 
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
@@ -191,28 +195,19 @@ def evaluate(
     out = Path(out_dir) if out_dir else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
-    items, failures = expand_inputs([str(manifest)])
+    items, failures = expand_inputs([str(manifest)], allow_outside=allow_outside)
     items = [it for it in items if _gt_label(it.row, task) is not None]
     label_set = sorted(labels or {_gt_label(it.row, task) for it in items})
-    done = _predict_all(predictor, items, out, progress)
+    done = _predict_all(predictor, items, out, progress, task, label_set)
     gts, preds, conf = [], [], []
     for it in items:
         rec = done.get(it.id, {})
-        if "error" in rec or "probabilities" not in rec:
+        if "error" in rec or rec.get("prediction") is None:
             failures.append((it.name, rec.get("error", "not predicted")))
             continue
-        probs = rec["probabilities"]
-        if task == "sentiment":
-            closed = {_sentiment(probs): 1.0}
-        else:
-            closed = restrict_labels(probs, label_set)
-        if not closed:
-            failures.append((it.name, "no predicted label maps onto the label set"))
-            continue
-        answer, confidence = max(closed.items(), key=lambda kv: kv[1])
         gts.append(_gt_label(it.row, task))
-        preds.append(answer)
-        conf.append(confidence)
+        preds.append(rec["prediction"])
+        conf.append(rec["confidence"])
     metrics = score_discrete(gts, preds, conf, label_set) if gts else {"accuracy": math.nan}
     result = EvalResult(
         str(getattr(predictor, "name", model)), str(manifest), task, len(gts), len(failures),
@@ -235,7 +230,11 @@ def _sentiment(probs: dict[str, float]) -> str:
 
 
 def evaluate_suite(
-    model: str, suite: str | Path, out_dir: str | Path | None = None, progress: bool = True
+    model: str,
+    suite: str | Path,
+    out_dir: str | Path | None = None,
+    progress: bool = True,
+    allow_outside: bool = False,
 ) -> dict[str, Any]:
     """Run every dataset of a suite YAML; one primary score each and their unweighted mean.
 
@@ -257,17 +256,25 @@ def evaluate_suite(
         if not manifest.is_absolute():
             manifest = path.parent / manifest
         sub = Path(out_dir) / entry["name"] if out_dir else None
-        res = evaluate(predictor, manifest, entry.get("task", "discrete"), sub, progress=progress)
+        res = evaluate(predictor, manifest, entry.get("task", "discrete"), sub,
+                       progress=progress, allow_outside=allow_outside)  # fmt: skip
         scores[entry["name"]] = res.score
     mean = sum(scores.values()) / len(scores)
     return {"model": model, "scores": scores, "mean": mean}
 
 
 def select_checkpoint(
-    models: Sequence[str], val_manifest: str | Path, task: str = "discrete", progress: bool = True
+    models: Sequence[str],
+    val_manifest: str | Path,
+    task: str = "discrete",
+    progress: bool = True,
+    allow_outside: bool = False,
 ) -> tuple[str, dict[str, float]]:
     """The model with the best primary score on a VALIDATION manifest, and every model's score."""
-    scores = {m: evaluate(m, val_manifest, task, progress=progress).score for m in models}
+    scores = {
+        m: evaluate(m, val_manifest, task, progress=progress, allow_outside=allow_outside).score
+        for m in models
+    }
     return max(scores.items(), key=lambda kv: kv[1])[0], scores
 
 

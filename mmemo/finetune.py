@@ -8,6 +8,19 @@ the fitted classifier, folded into one linear layer) and on MiniLM sentence embe
 person is in both) is scored per modality and fused; the classifiers are fitted on the
 training split only, so the held-out report describes exactly the saved model.
 
+Honesty rules:
+
+- Labels go through the taxonomy first (:func:`mmemo.prediction.canonical`: ``anger`` and
+  ``angry`` are one class); the merges are reported.
+- Every head that is saved was scored: the split is drawn separately within each group of
+  speakers that share the same modalities (e.g. CK+ subjects with faces only, RAVDESS actors
+  with voice only), so each modality has held-out people; a head that still has no held-out
+  rows is not saved, and says why.
+- A label space that merges corpora inconsistently (a class that only some sources have,
+  e.g. ``contempt`` from CK+ beside ``calm`` from RAVDESS) is warned about: the heads can then
+  learn the corpus instead of the emotion. The source of a row is its ``dataset`` field, else
+  its kind of media.
+
 The output folder loads with ``mmemo predict --model DIR`` (and ``Predictor.from_pretrained``).
 For backbone fine-tuning (VLM, SpeechLLM, omni), use the recipes: ``mmemo recipes ls``.
 """
@@ -30,6 +43,7 @@ class _Row:
     id: str
     label: str
     speaker: str | None
+    source: str = ""
     voice: np.ndarray | None = None
     face: np.ndarray | None = None
     text: np.ndarray | None = None
@@ -47,6 +61,8 @@ class FinetuneReport:
     failures: list[tuple[str, str]] = field(default_factory=list)
     grouped_by_speaker: bool = False
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    label_map: dict[str, str] = field(default_factory=dict)  # manifest label -> trained class
 
     def summary(self) -> str:
         lines = [
@@ -58,7 +74,9 @@ class FinetuneReport:
         for name, m in self.heldout.items():
             lines.append(
                 f"  {name:<6} accuracy {m['accuracy']:.3f}  UAR {m['uar']:.3f}  n={m['n']}"
+                " held-out rows"
             )
+        lines += [f"  warning: {w}" for w in self.warnings]
         if self.failures:
             lines.append(f"  {len(self.failures)} row(s) skipped (see the errors above)")
         lines.append(
@@ -91,11 +109,15 @@ def _measure(rows: list[dict], heads: dict[str, Any], progress: bool) -> tuple[l
     from mmemo.media import MediaError, media_kind, probe, read_audio
 
     out, failures = [], []
+    from mmemo.prediction import canonical
+
     for row in tqdm(rows, desc="features", unit="row", disable=not progress):
-        r = _Row(str(row["id"]), str(row["emotion"]).strip().lower(), row.get("speaker"))
+        r = _Row(str(row["id"]), canonical(str(row["emotion"])), row.get("speaker"))
         if r.speaker is not None:
             r.speaker = str(r.speaker)
-        path = next((row[k] for k in ("video", "audio", "image") if row.get(k)), None)
+        kind = next((k for k in ("video", "audio", "image") if row.get(k)), None)
+        path = row[kind] if kind else None
+        r.source = str(row.get("dataset") or (f"{kind} rows" if kind else "transcript rows"))
         try:
             if path:
                 info = probe(path)
@@ -116,19 +138,73 @@ def _measure(rows: list[dict], heads: dict[str, Any], progress: bool) -> tuple[l
     return out, failures
 
 
+_MODALITIES = ("voice", "face", "text")
+
+
 def _split(rows: list[_Row], holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Train/held-out indices, drawn within each group of people sharing the same modalities.
+
+    People = speakers when every row names one (no person on both sides), else rows. Drawing
+    per modality signature gives every modality held-out rows wherever it has 2+ people.
+    """
     from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
-    idx = np.arange(len(rows))
-    speakers = [r.speaker for r in rows]
-    if all(s is not None for s in speakers) and len(set(speakers)) >= 2:
-        gss = GroupShuffleSplit(n_splits=1, test_size=holdout, random_state=seed)
-        train, test = next(gss.split(idx, groups=speakers))
-        return train, test, True
-    labels = [r.label for r in rows]
-    strat = labels if min(labels.count(lab) for lab in set(labels)) >= 2 else None
-    train, test = train_test_split(idx, test_size=holdout, random_state=seed, stratify=strat)
-    return np.asarray(train), np.asarray(test), False
+    grouped = all(r.speaker is not None for r in rows) and len({r.speaker for r in rows}) >= 2
+    person = [r.speaker if grouped else str(i) for i, r in enumerate(rows)]
+    signature: dict[str, set[str]] = {}
+    for p, r in zip(person, rows, strict=True):
+        signature.setdefault(p, set()).update(m for m in _MODALITIES if getattr(r, m) is not None)
+    strata: dict[tuple[str, ...], list[int]] = {}
+    for i, p in enumerate(person):
+        strata.setdefault(tuple(sorted(signature[p])), []).append(i)
+    train, test = [], []
+    for idx in strata.values():
+        people = [person[i] for i in idx]
+        if len(set(people)) < 2:
+            train += idx
+            continue
+        if grouped:
+            gss = GroupShuffleSplit(n_splits=1, test_size=holdout, random_state=seed)
+            tr, te = next(gss.split(idx, groups=people))
+        else:
+            labels = [rows[i].label for i in idx]
+            counts = [labels.count(lab) for lab in set(labels)]
+            strat = labels if min(counts) >= 2 and len(idx) * holdout >= len(counts) else None
+            tr, te = train_test_split(np.arange(len(idx)), test_size=holdout,
+                                      random_state=seed, stratify=strat)  # fmt: skip
+        train += [idx[k] for k in tr]
+        test += [idx[k] for k in te]
+    return np.asarray(sorted(train), int), np.asarray(sorted(test), int), grouped
+
+
+def _label_warnings(rows: list[dict], measured: list[_Row]) -> tuple[dict[str, str], list[str]]:
+    """The manifest-label -> class map, and warnings on merged or corpus-specific classes."""
+    from mmemo.prediction import canonical
+
+    label_map = {str(r["emotion"]).strip(): canonical(str(r["emotion"])) for r in rows}
+    warnings = []
+    merged: dict[str, set[str]] = {}
+    for raw, lab in label_map.items():
+        merged.setdefault(lab, set()).add(raw)
+    for lab, raws in sorted(merged.items()):
+        if len(raws) > 1:
+            warnings.append(f"labels {', '.join(sorted(map(repr, raws)))} are one class, {lab!r}")
+    by_source: dict[str, set[str]] = {}
+    for r in measured:
+        by_source.setdefault(r.source, set()).add(r.label)
+    if len(by_source) > 1:
+        every = set.intersection(*by_source.values())
+        partial = {
+            src: sorted(labs - every) for src, labs in sorted(by_source.items()) if labs - every
+        }
+        if partial:
+            where = "; ".join(f"{', '.join(labs)} only in {src}" for src, labs in partial.items())
+            warnings.append(
+                f"the label space merges {len(by_source)} sources inconsistently ({where}): "
+                "the heads can learn which corpus a row comes from instead of its emotion; "
+                "train on the classes every source has, or score per source"
+            )
+    return label_map, warnings
 
 
 def _fit(x: np.ndarray, y: list[str], labels: list[str], C: float = 1.0):
@@ -168,6 +244,7 @@ def finetune(
     holdout: float = 0.2,
     seed: int = 0,
     progress: bool = True,
+    allow_outside: bool = False,
 ) -> FinetuneReport:
     """Fit new heads on the ``emotion`` labels of ``manifest`` and save them in ``out_dir``."""
     from mmemo.data.manifest import read_manifest
@@ -177,7 +254,9 @@ def finetune(
     from mmemo.heads.voice.model import SpeechHead
 
     t0 = time.perf_counter()
-    rows, report = read_manifest(manifest, task="discrete", on_error="skip")
+    rows, report = read_manifest(
+        manifest, task="discrete", allow_outside=allow_outside, on_error="skip"
+    )
     failures = [(f"{manifest}:{e.line}", e.reason) for e in report.errors]
     base_dir = default_dir() if str(base) == "default" else Path(base)
     heads: dict[str, Any] = {}
@@ -198,27 +277,42 @@ def finetune(
     out.mkdir(parents=True, exist_ok=True)
     result = FinetuneReport(str(out), labels, len(train), len(test), failures=failures,
                             grouped_by_speaker=grouped)  # fmt: skip
+    result.label_map, result.warnings = _label_warnings(rows, measured)
     fused_logp = np.zeros((len(test), len(labels)))
+    covered = np.zeros(len(test), bool)  # held-out rows that a saved head scored
     provenance = {"custom_labels": True, "labels": labels,
                   "trained_on": f"{Path(manifest).name}: {len(train)} rows (mmemo finetune)"}  # fmt: skip
     for key, attr in (("voice", "voice"), ("face", "face"), ("text", "text")):
         tr = [i for i in train if getattr(measured[i], attr) is not None]
-        if key not in heads or len({measured[i].label for i in tr}) < 2:
+        te = [j for j, i in enumerate(test) if getattr(measured[i], attr) is not None]
+        if key not in heads or not tr:
+            continue
+        if len({measured[i].label for i in tr}) < 2 or not te:
+            why = (
+                "fewer than 2 labels in its training rows"
+                if te
+                else (
+                    "no held-out rows to score it on (its rows come from fewer than 2 "
+                    + ("speakers)" if grouped else "rows)")
+                )
+            )
+            result.failures.append((key, f"{key} head not trained: {why}"))
             continue
         x = np.stack([getattr(measured[i], attr) for i in tr])
         mlp = _fit(x, [measured[i].label for i in tr], labels)
-        te = [j for j, i in enumerate(test) if getattr(measured[i], attr) is not None]
-        if te:
-            probs = mlp.predict_proba(np.stack([getattr(measured[test[j]], attr) for j in te]))
-            result.heldout[key] = _score([measured[test[j]].label for j in te], probs, labels)
-            fused_logp[te] += np.log(np.clip(probs, 1e-4, 1))
+        probs = mlp.predict_proba(np.stack([getattr(measured[test[j]], attr) for j in te]))
+        result.heldout[key] = _score([measured[test[j]].label for j in te], probs, labels)
+        fused_logp[te] += np.log(np.clip(probs, 1e-4, 1))
+        covered[te] = True
         _save_head(key, heads[key], mlp, out, dict(provenance), save_bundle)
     if result.heldout and len(test):
-        result.heldout["fused"] = _score([measured[i].label for i in test], fused_logp, labels)
+        gt = [measured[i].label for i, c in zip(test, covered, strict=True) if c]
+        result.heldout["fused"] = _score(gt, fused_logp[covered], labels)
     result.seconds = time.perf_counter() - t0
     (out / "finetune_report.json").write_text(json.dumps(
         {"heldout": result.heldout, "labels": labels, "n_train": len(train),
          "n_heldout": len(test), "grouped_by_speaker": grouped,
+         "label_map": result.label_map, "warnings": result.warnings,
          "skipped": [{"row": a, "reason": b} for a, b in failures]}, indent=2) + "\n")  # fmt: skip
     return result
 

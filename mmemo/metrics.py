@@ -25,6 +25,7 @@ __all__ = [
     "confusion_matrix",
     "ew_sample_f1",
     "ew_score",
+    "ew_score_compiled",
     "hit_rate",
     "macro_f1",
     "normalise_au",
@@ -166,6 +167,70 @@ def ew_score(
         words = {w for ws_ in (gts, preds) for s in ws_ for w in s}
         out["ambiguous_words"] = sum(1 for w in words if ws.ambiguity(w, level))
     return out
+
+
+def ew_score_compiled(
+    gt: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], compiled: Any, level: str = "level1"
+) -> dict[str, Any]:
+    """:func:`ew_score` in parity mode, vectorised over samples with compiled tables.
+
+    ``compiled``: :class:`mmemo.taxonomy.compiled.CompiledWheels` (reference tables as arrays);
+    ``gt[s]``/``pred[s]``: word lists or list strings. Same semantics and keys as
+    ``ew_score(..., mode="parity")`` (a test checks equality); per wheel the sets become a
+    boolean (sample x cluster) matrix, so |G|, |P| and |G & P| are row sums.
+    """
+    import numpy as np
+
+    if len(gt) != len(pred):
+        raise ValueError(f"gt has {len(gt)} samples but pred has {len(pred)}")
+    n = len(gt)
+    table = compiled.table[level]
+
+    g_sample, g_word = compiled.flat_ids(gt)
+    p_sample, p_word = compiled.flat_ids(pred)
+    per_wheel = []
+    for k, name in enumerate(compiled.names):
+        # per wheel: local cluster ids, then (sample x cluster) presence matrices
+        _, local = np.unique(table[k], return_inverse=True)
+        local = np.where(table[k] >= 0, local - (table[k] < 0).any(), -1)
+        width = max(1, int(local.max()) + 1)
+        G = _presence(g_sample, local[g_word], n, width)
+        P = _presence(p_sample, local[p_word], n, width)
+        g_size, p_size = G.sum(axis=1), P.sum(axis=1)
+        hits = (G & P).sum(axis=1)
+        kept = g_size > 0
+        has_p = p_size[kept] > 0
+        prec = np.where(has_p, hits[kept] / np.maximum(p_size[kept], 1), 0.0)
+        rec = np.where(has_p, hits[kept] / g_size[kept], 0.0)
+        P_k = float(prec.mean()) if prec.size else 0.0
+        R_k = float(rec.mean()) if rec.size else 0.0
+        per_wheel.append(
+            {"name": name, "fs": _harmonic(P_k, R_k), "ps": P_k, "rs": R_k,
+             "n_samples": int(kept.sum())}
+        )  # fmt: skip
+    out: dict[str, Any] = {
+        "fs": _mean([w["fs"] for w in per_wheel]),
+        "ps": _mean([w["ps"] for w in per_wheel]),
+        "rs": _mean([w["rs"] for w in per_wheel]),
+        "per_wheel": per_wheel,
+        "n_samples": {w["name"]: w["n_samples"] for w in per_wheel},
+        "n_total": n,
+        "level": level,
+        "mode": "parity",
+        "wheels": "reference",
+    }
+    out["precision"], out["recall"] = out["ps"], out["rs"]
+    return out
+
+
+def _presence(sample: Any, cluster: Any, n: int, width: int) -> Any:
+    """Boolean ``[n, width]``: which clusters each sample's words reach (cluster -1: none)."""
+    import numpy as np
+
+    m = np.zeros((n, width), bool)
+    keep = cluster >= 0
+    m[sample[keep], cluster[keep]] = True
+    return m
 
 
 def ew_sample_f1(

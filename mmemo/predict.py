@@ -12,9 +12,11 @@ Two kinds of model sit behind the same API:
 - **Backbones** (a folder written by ``mmemo train``, or a cached hub id): the prompt carries
   the measured cue text, the model writes its reasoning and answer, and the answer is parsed.
 
-Batches run in two passes: the first measures cues and features per file (with a progress
-bar); the second predicts, so clips of one speaker can be normalised together when the
-inputs name speakers. A file that fails is reported with its reason and the others go on.
+Batches run in two passes, streamed by :mod:`mmemo.batch`: the first measures cues and
+features per file (:meth:`Predictor.measure`, transcripts through the text head in batches);
+the second (:meth:`Predictor.finish`) predicts one group at a time, so the clips of one speaker
+are normalised together and items without a speaker come out as soon as they are measured.
+A file that fails is reported with its reason and the others go on.
 
 Run: ``mmemo predict clip.mp4`` (see ``mmemo predict --help``).
 """
@@ -88,6 +90,10 @@ class Predictor:
         self.modalities = set(modalities)
         self.weights = dict(self._reliability_weights(), **(weights or {}))
         self.name = name
+        # where the model came from (a folder or hub id) and how to rebuild it in a worker
+        # process: set by from_pretrained, None for a predictor assembled by hand
+        self.source: Path | str | None = None
+        self.spec: tuple[str, tuple[str, ...]] | None = None
 
     def _reliability_weights(self) -> dict[str, float]:
         """Fusion weights from the heads' recorded out-of-corpus skill (1 where none is)."""
@@ -132,11 +138,19 @@ class Predictor:
                     except HeadError as exc:
                         raise ModelLoadError(str(exc)) from exc
             weights = _weights_from(directory)
-            return cls(**loaded, modalities=mods, weights=weights, name=str(model))
-        if str(model) == "default":
+            made = cls(**loaded, modalities=mods, weights=weights, name=str(model))
+            made.source = directory
+        elif str(model) == "default":
             raise ModelLoadError(f"the default heads are missing from {directory}")
-        backbone = _load_backbone(model, device=device, dtype=dtype)
-        return cls(backbone=backbone, modalities=mods, name=str(model))
+        else:
+            made = cls(
+                backbone=_load_backbone(model, device=device, dtype=dtype),
+                modalities=mods,
+                name=str(model),
+            )
+            made.source = directory if directory.is_dir() else str(model)
+        made.spec = (str(model), tuple(sorted(mods)))
+        return made
 
     # ------------------------------------------------------------------ predicting
     def predict(self, path: str | Path, speaker: str | None = None, transcript: str | None = None):
@@ -148,27 +162,52 @@ class Predictor:
         return result
 
     def predict_items(
-        self, items: list[InputItem], progress: bool = True
+        self, items: list[InputItem], progress: bool = True, workers: int = 1
     ) -> Iterator[tuple[InputItem, Prediction | str]]:
-        """Yield ``(item, Prediction)`` or ``(item, reason it failed)`` for every item, in order."""
-        from tqdm.auto import tqdm
+        """Yield ``(item, Prediction)`` or ``(item, reason it failed)`` for every item.
 
-        measured = [
-            self._measure(item)
-            for item in tqdm(items, desc="measuring", unit="file", disable=not progress)
-        ]
-        voice_probs = self._voice_probs(measured)
-        for i, m in enumerate(measured):
-            if m.error is not None:
-                yield m.item, m.error
-                continue
-            try:
-                yield m.item, self._predict_one(m, voice_probs.get(i))
-            except Exception as exc:  # one bad item never ends the batch
-                yield m.item, f"prediction failed ({type(exc).__name__}: {exc})"
+        Streams (see :func:`mmemo.batch.stream`): input order, except that the clips of one
+        speaker come out together where the input does not already keep them together.
+        """
+        from mmemo.batch import stream
+
+        yield from stream(self, items, progress=progress, workers=workers)
 
     # ------------------------------------------------------------------ pass one
-    def _measure(self, item: InputItem) -> _Measured:
+    def measure(self, items: list[InputItem]) -> list[_Measured]:
+        """Pass one for a block of items: transcripts go through the text head in one batch."""
+        texts = [
+            it.transcript
+            for it in items
+            if it.transcript and "text" in self.modalities and self.text is not None
+        ]
+        probs: list[Any] = []
+        t0 = time.perf_counter()
+        if texts:
+            from mmemo.heads.bundle import HeadError
+
+            # shortest first, so each batch of the encoder pads to similar lengths
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+            try:
+                ranked = self.text.predict_proba([texts[i] for i in order])
+                probs = [None] * len(texts)
+                for rank, i in enumerate(order):
+                    probs[i] = ranked[rank]
+            except HeadError as exc:  # the optional MiniLM wheel is not installed
+                probs = [f"text not used: {exc}"] * len(texts)
+            except Exception:  # a failed batch is retried item by item in _measure
+                probs = [None] * len(texts)
+        share = (time.perf_counter() - t0) / max(1, len(texts))
+        out, k = [], 0
+        for it in items:
+            if it.transcript and "text" in self.modalities and self.text is not None:
+                out.append(self._measure(it, probs[k], share))
+                k += 1
+            else:
+                out.append(self._measure(it))
+        return out
+
+    def _measure(self, item: InputItem, text: Any = None, text_s: float = 0.0) -> _Measured:
         from mmemo.heads.bundle import HeadError
         from mmemo.media import MediaError
 
@@ -178,11 +217,16 @@ class Predictor:
                 self._measure_media(m)
             if item.transcript and "text" in self.modalities and self.text is not None:
                 t0 = time.perf_counter()
-                try:
-                    m.text_probs = self.text.predict_proba([item.transcript])[0]
-                except HeadError as exc:  # the optional MiniLM wheel is not installed
-                    m.warnings.append(f"text not used: {exc}")
-                m.timings["text"] = time.perf_counter() - t0
+                if isinstance(text, str):  # the batch already found the text head unusable
+                    m.warnings.append(text)
+                elif text is not None:  # measured in the batch
+                    m.text_probs = np.asarray(text)
+                else:
+                    try:
+                        m.text_probs = self.text.predict_proba([item.transcript])[0]
+                    except HeadError as exc:  # the optional MiniLM wheel is not installed
+                        m.warnings.append(f"text not used: {exc}")
+                m.timings["text"] = time.perf_counter() - t0 + text_s
         except MediaError as exc:
             m.error = exc.reason
         except Exception as exc:
@@ -257,6 +301,21 @@ class Predictor:
         return self.face.predict_proba(np.stack(crops)).mean(axis=0), detail
 
     # ------------------------------------------------------------------ pass two
+    def finish(self, measured: list[_Measured]) -> Iterator[tuple[InputItem, Prediction | str]]:
+        """Pass two for a group of measured items (all clips of each speaker among them)."""
+        voice_probs = self._voice_probs(measured)
+        for i, m in enumerate(measured):
+            if m.error is not None:
+                yield m.item, m.error
+                continue
+            try:
+                yield m.item, self._predict_one(m, voice_probs.get(i))
+            except Exception as exc:  # one bad item never ends the batch
+                yield m.item, f"prediction failed ({type(exc).__name__}: {exc})"
+
+    def __getstate__(self) -> dict[str, Any]:  # the voice thread does not travel
+        return dict(self.__dict__, _executor=None)
+
     def _voice_probs(self, measured: list[_Measured]) -> dict[int, tuple[np.ndarray, bool]]:
         """Voice probabilities per item index; speaker-normalised where a speaker has 2+ clips."""
         idx = [i for i, m in enumerate(measured) if m.voice_features is not None]

@@ -92,6 +92,23 @@ def test_analyse_reports_a_bad_file_by_its_shown_name(tmp_path, predictor):
     assert r.emotion == "" and r.probabilities == {} and r.au_png is None
 
 
+def test_uploads_are_capped_and_deleted_after_use(sample, predictor, tmp_path):
+    from mmemo.demo import analyse_upload
+
+    folder = tmp_path / "gradio_upload_abc"  # Gradio keeps each upload in its own folder
+    folder.mkdir()
+    upload = folder / "me.png"
+    shutil.copy(sample["image"], upload)
+    r = analyse_upload(predictor, upload)
+    assert r.error is None and r.emotion == predictor.predict(sample["image"]).emotion
+    assert not upload.exists() and not folder.exists()  # nothing left in the temp folder
+    big = tmp_path / "big.wav"
+    shutil.copy(sample["speech"], big)
+    r = analyse_upload(predictor, big, max_mb=0.001)
+    assert r.error.startswith("big.wav: ") and "above the 0.001 MB upload limit" in r.error
+    assert not big.exists()
+
+
 def test_cli_rejects_a_bad_port(capsys):
     from mmemo.cli import main
 

@@ -102,3 +102,48 @@ def test_suite_multi_model_and_selection(manifest, tmp_path, capsys):
     assert main(["eval", "--model", "default", "--select-on", str(manifest), "--data",
                  str(manifest), "--quiet"]) == 1  # fmt: skip
     assert "validation default: 0.6667  <- selected" in capsys.readouterr().out
+
+
+def test_eval_resume_refuses_another_models_predictions(manifest, tmp_path, capsys):
+    """The old code printed the first model's accuracy under the second model's name."""
+    from mmemo.heads.bundle import default_dir
+
+    other = tmp_path / "other_model"
+    shutil.copytree(default_dir(), other)
+    (other / "fusion.json").write_text(json.dumps({"weights": {"face": 0.5, "voice": 1.0}}))
+    out = tmp_path / "ev"
+    main(["eval", "--data", str(manifest), "--out", str(out), "--quiet"])
+    capsys.readouterr()
+    code = main(["eval", "--model", str(other), "--data", str(manifest), "--out", str(out),
+                 "--quiet"])  # fmt: skip
+    printed = capsys.readouterr()
+    assert code == 2 and "| accuracy |" not in printed.out
+    assert "cannot resume" in printed.err and "'default'" in printed.err
+    assert str(other) in printed.err  # names both models
+    # other settings (here the label set) are refused too
+    code = main(["eval", "--data", str(manifest), "--out", str(out), "--labels",
+                 "happiness,sadness,anger", "--quiet"])  # fmt: skip
+    assert code == 2 and "labels" in capsys.readouterr().err
+
+
+def test_eval_resume_says_how_many_and_records_carry_both_labels(manifest, tmp_path, capsys):
+    out = tmp_path / "ev"
+    main(["eval", "--data", str(manifest), "--out", str(out), "--quiet", "--json"])
+    first = json.loads(capsys.readouterr().out)
+    lines = (out / "predictions.jsonl").read_text().splitlines()
+    recs = [json.loads(line) for line in lines]
+    assert [(r["id"], r["label"]) for r in recs] == [
+        ("a", "happiness"), ("b", "sadness"), ("c", "happiness"),
+    ]  # fmt: skip
+    assert all(r["prediction"] in ("happiness", "sadness") and 0 < r["confidence"] <= 1
+               for r in recs)  # fmt: skip
+    right = sum(r["prediction"] == r["label"] for r in recs) / len(recs)
+    assert right == pytest.approx(first["metrics"]["accuracy"])
+    # cut the file mid-record, as a kill would: the cut line is dropped and predicted again
+    (out / "predictions.jsonl").write_text(lines[0] + "\n" + lines[1][:25])
+    main(["eval", "--data", str(manifest), "--out", str(out), "--quiet", "--json"])
+    printed = capsys.readouterr()
+    assert "resuming: 1 of 3 predictions" in printed.err
+    again = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert again == recs
+    assert json.loads(printed.out)["metrics"] == first["metrics"]

@@ -52,7 +52,8 @@ def test_face_heads_on_ckplus_subjects(shared_data, tmp_path):
                          "speaker": p.stem.split("_")[0]})  # fmt: skip
     manifest = tmp_path / "ck.jsonl"
     manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    report = finetune(manifest, tmp_path / "out", modalities=("face",), progress=False)
+    report = finetune(manifest, tmp_path / "out", modalities=("face",), progress=False,
+                      allow_outside=True)  # fmt: skip
     assert report.grouped_by_speaker
     assert report.heldout["face"]["accuracy"] >= 0.8
 
@@ -61,4 +62,41 @@ def test_needs_two_labels(tmp_path, media_dir):
     manifest = tmp_path / "m.jsonl"
     manifest.write_text(json.dumps({"id": "a", "image": str(media_dir / "face.png"),
                                     "emotion": "happy"}) + "\n")  # fmt: skip
-    assert main(["finetune", "--data", str(manifest), "--out", str(tmp_path / "o")]) == 2
+    argv = ["finetune", "--data", str(manifest), "--out", str(tmp_path / "o"), "--allow-outside"]
+    assert main(argv) == 2
+
+
+@pytest.mark.data
+def test_mixed_corpora_score_every_head_and_merge_label_spellings(shared_data, tmp_path, capsys):
+    """CK+ faces beside RAVDESS voices: old code made 'anger' and 'angry' two classes and
+    saved a voice head it never scored (its held-out split held CK+ subjects only)."""
+    rows = []
+    for label in ("anger", "happy", "contempt"):
+        for p in sorted((shared_data / "ckplus48" / label).glob("*.png"))[::4][:14]:
+            rows.append({"id": p.stem, "image": str(p), "emotion": label,
+                         "speaker": p.stem.split("_")[0]})  # fmt: skip
+    for actor in range(1, 7):
+        for code, label in (("05", "angry"), ("03", "happy")):
+            folder = shared_data / "ravdess" / f"Actor_{actor:02d}"
+            for p in sorted(folder.glob(f"03-01-{code}-*.flac"))[:4]:
+                rows.append({"id": p.stem, "audio": str(p), "emotion": label,
+                             "speaker": f"ravdess{actor}"})  # fmt: skip
+    manifest = tmp_path / "mixed.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "heads"
+    code = main(["finetune", "--data", str(manifest), "--out", str(out), "--no-text",
+                 "--quiet", "--allow-outside"])  # fmt: skip
+    printed = capsys.readouterr()
+    report = json.loads((out / "finetune_report.json").read_text())
+    assert report["labels"] == ["angry", "contempt", "happy"]  # anger = angry
+    assert report["label_map"]["anger"] == "angry"
+    # every saved head was scored on held-out people, and each score is printed
+    saved = {f.stem for f in out.glob("*.json")} & {"face", "speech"}
+    assert saved == {"face", "speech"}
+    assert {"face", "voice"} <= set(report["heldout"])
+    assert report["heldout"]["voice"]["n"] > 0 and report["heldout"]["face"]["n"] > 0
+    assert "voice  accuracy" in printed.out and "face   accuracy" in printed.out
+    # contempt exists in CK+ only: the merged label space is called out
+    assert any("contempt only in image rows" in w for w in report["warnings"])
+    assert "inconsistently" in printed.out and "'anger', 'angry'" in printed.out
+    assert code == 0

@@ -149,7 +149,7 @@ def test_csv_output_and_manifest_input(media_dir, tmp_path, capsys):
         + "\n"
     )
     out = tmp_path / "p.csv"
-    assert main(["predict", str(manifest), "--out", str(out), "--quiet"]) == 1
+    assert main(["predict", str(manifest), "--out", str(out), "--quiet", "--allow-outside"]) == 1
     rows = list(csv.DictReader(out.open()))
     assert [r["id"] for r in rows] == ["face"] and rows[0]["emotion"] == "happy"
     assert "media file not found" in capsys.readouterr().err
@@ -182,3 +182,35 @@ def test_backbone_checkpoint_predicts_from_cue_text(tiny, media_dir):
     assert pred.generated is not None and pred.emotion
     assert "AU12" in pred.cues  # the cue text the prompt carried
     assert any("not calibrated probabilities" in w for w in pred.warnings)
+
+
+def test_manifest_cannot_name_files_outside_its_folder(tmp_path, capsys):
+    """A shared manifest naming /etc/passwd (or ../) is refused unless --allow-outside."""
+    manifest = tmp_path / "shared.jsonl"
+    manifest.write_text(
+        json.dumps({"id": "p", "audio": "/etc/passwd"})
+        + "\n"
+        + json.dumps({"id": "q", "audio": "../../etc/passwd"})
+        + "\n"
+    )
+    assert main(["predict", str(manifest), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "shared.jsonl:1" in err and "'/etc/passwd' is an absolute path outside" in err
+    assert "shared.jsonl:2" in err and "escapes the manifest folder" in err
+    assert "--allow-outside" in err
+    # allowed, the path is read (and fails as media, not as policy)
+    assert main(["predict", str(manifest), "--quiet", "--allow-outside"]) == 1
+    assert "absolute path outside" not in capsys.readouterr().err
+
+
+def test_threads_option_sets_torch_threads(media_dir, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert main(["predict", str(media_dir / "face.png"), "--threads", "1", "--quiet"]) == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    assert main(["predict", str(media_dir / "face.png"), "--threads", "0"]) == 2
+    assert "--threads must be at least 1" in capsys.readouterr().err

@@ -5,6 +5,12 @@ compact cue description, or with ``--json`` one JSON object per line. With ``--o
 writes ``NAME.cues.json`` plus plots: ``NAME.au.png`` (AU intensity heatmap over time) and
 ``NAME.prosody.png`` (pitch and energy contours). A file that fails is reported with its
 path and the reason and the batch goes on; the exit code is then 1.
+
+Resume: with ``--out DIR``, a file whose ``NAME.cues.json`` is already there is skipped (each
+is written whole, after its plots, so one present is complete); ``DIR/cues_run.json`` holds
+the settings (face, prosody, AU frame rate, gender norm) and the mmemo version, and a run
+with other settings into the same folder stops with an error instead of mixing the two.
+The run says how many files it resumed.
 """
 
 from __future__ import annotations
@@ -71,7 +77,6 @@ def _write_outputs(cues, out_dir: Path, name: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    (out_dir / f"{name}.cues.json").write_text(json.dumps(cues.to_dict(), indent=1) + "\n")
     if cues.face is not None:
         from mmemo.encoders.au import plot_au_heatmap
 
@@ -87,6 +92,31 @@ def _write_outputs(cues, out_dir: Path, name: str) -> None:
         fig.suptitle(name, fontsize=10)
         fig.savefig(out_dir / f"{name}.prosody.png", dpi=110)
         plt.close(fig)
+    # last and atomic: a NAME.cues.json that exists is complete (resume relies on it)
+    tmp = out_dir / f".{name}.cues.json.tmp"
+    tmp.write_text(json.dumps(cues.to_dict(), indent=1) + "\n")
+    tmp.replace(out_dir / f"{name}.cues.json")
+
+
+def _check_run(out_dir: Path, settings: dict) -> str | None:
+    """Write ``cues_run.json`` on a first run; the reason to stop when it differs."""
+    from mmemo import __version__
+
+    run = {"settings": settings, "mmemo": __version__}
+    path = out_dir / "cues_run.json"
+    if path.is_file():
+        try:
+            before = json.loads(path.read_text())
+        except ValueError:
+            before = None
+        if before != run:
+            return (
+                f"{out_dir} holds cues measured with other settings ({path}: {before}); "
+                f"this run: {run}. Use another --out, or empty the folder"
+            )
+        return None
+    path.write_text(json.dumps(run, indent=1) + "\n")
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,17 +136,34 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {item}: {reason}", file=sys.stderr)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
+        settings = {"face": not args.no_face, "prosody": not args.no_prosody,
+                    "au_fps": args.au_fps, "gender": args.gender}  # fmt: skip
+        problem = _check_run(args.out, settings)
+        if problem:
+            print(f"mmemo cues: {problem}", file=sys.stderr)
+            return 2
     used: set[str] = set()
+    names = [_out_name(path, used) for path in files]
+    resumed = 0
+    if args.out is not None:
+        done = [(args.out / f"{n}.cues.json").is_file() for n in names]
+        resumed = sum(done)
+        if resumed:
+            print(f"resuming: {resumed} of {len(files)} files already in {args.out}",
+                  file=sys.stderr)  # fmt: skip
+        todo = [(p, n) for p, n, d in zip(files, names, done, strict=True) if not d]
+    else:
+        todo = list(zip(files, names, strict=True))
     failed = len(errors)
-    bar = tqdm(files, desc="cues", unit="file", disable=len(files) < 2, file=sys.stderr)
-    for path in bar:
+    bar = tqdm(todo, desc="cues", unit="file", disable=len(todo) < 2, file=sys.stderr)
+    for path, name in bar:
         try:
             cues = extract_cues(
                 path, face=not args.no_face, prosody=not args.no_prosody,
                 au_fps=args.au_fps, gender=args.gender,
             )  # fmt: skip
             if args.out is not None:
-                _write_outputs(cues, args.out, _out_name(path, used))
+                _write_outputs(cues, args.out, name)
         except MediaError as exc:
             failed += 1
             tqdm.write(f"error: {exc.path}: {exc.reason}", file=sys.stderr)
@@ -133,4 +180,6 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{failed} input(s) failed, {len(files) + len(errors) - failed} done", file=sys.stderr
         )
+    if resumed:
+        print(f"{resumed} resumed, {len(todo) - (failed - len(errors))} new", file=sys.stderr)
     return 1 if failed else 0

@@ -33,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument(
         "--allow-outside",
         action="store_true",
-        help="accept relative media paths that climb out of the manifest folder",
+        help="accept media paths outside the manifest folder (absolute, or climbing out with "
+        "../); refused by default unless under a folder listed in MMEMO_MEDIA_ROOTS",
     )
     v.add_argument("--json", action="store_true", help="print a JSON report instead of text")
     v.set_defaults(func=run_validate)
@@ -104,8 +105,30 @@ def run_convert(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(report.summary())
+    _note_outside(args.out)
     for item, reason in report.skipped[:50]:
         print(f"skipped {item}: {reason}", file=sys.stderr)
     if len(report.skipped) > 50:
         print(f"... and {len(report.skipped) - 50} more skipped", file=sys.stderr)
     return 1 if report.skipped or report.rows_written == 0 else 0
+
+
+def _note_outside(out: str) -> None:
+    """Say so when the manifest names media outside its folder (absolute paths)."""
+    from pathlib import Path
+
+    from mmemo.data.manifest import MEDIA_KEYS, MEDIA_ROOTS_ENV
+
+    try:
+        with open(out, encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                if any(Path(str(row.get(k, ""))).is_absolute() for k in MEDIA_KEYS if row.get(k)):
+                    print(
+                        f"note: {out} names media outside its folder (absolute paths); read it "
+                        f"with --allow-outside, or list the corpus folder in {MEDIA_ROOTS_ENV}",
+                        file=sys.stderr,
+                    )
+                    return
+    except (OSError, ValueError):
+        return

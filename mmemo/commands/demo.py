@@ -44,6 +44,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="write the sample clips here (default: a temporary folder)",
     )
+    p.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=200,
+        metavar="MB",
+        help="refuse uploads above this size (default 200); uploads are deleted once analysed",
+    )
     p.set_defaults(func=run)
 
 
@@ -55,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: --port must be 1-65535, got {args.port}", file=sys.stderr)
         return 2
     try:
-        serve(args.host, args.port, args.model, args.samples_dir, block=True)
+        serve(args.host, args.port, args.model, args.samples_dir, block=True,
+              max_upload_mb=args.max_upload_mb)  # fmt: skip
     except (DemoUnavailable, ModelLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

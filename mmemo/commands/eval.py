@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Predict every row of a manifest and score it: accuracy (WAR), UAR, weighted and "
             "macro F1, calibration (ECE), confusion matrix and per-class recall, written to "
             "--out as metrics.md, metrics.json and PNG plots. Predictions are appended to "
-            "--out/predictions.jsonl as they are made, so an interrupted run resumes."
+            "--out/predictions.jsonl as they are made (with the true and the predicted label), so "
+            "an interrupted run resumes and says how many it resumed; predictions that another "
+            "model or other settings wrote there are an error, never reused."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -41,6 +43,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--select-on", metavar="VAL", help="choose among --model on this validation manifest"
     )
     p.add_argument("--out", help="output folder (predictions, metrics, plots)")
+    p.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="let manifests name media outside their folder (absolute or ../ paths); refused "
+        "by default unless under a folder listed in MMEMO_MEDIA_ROOTS",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--device", help="for a trained backbone: cuda, cuda:1 or cpu")
@@ -66,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     progress = not args.quiet
     try:
         if args.suite:
-            res = evaluate_suite(models[0], args.suite, args.out, progress=progress)
+            res = evaluate_suite(models[0], args.suite, args.out, progress=progress,
+                                 allow_outside=args.allow_outside)  # fmt: skip
             if args.json:
                 print(json.dumps(res, indent=2))
             else:
@@ -75,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{'mean':<24}{res['mean']:.4f}")
             return 0
         if args.select_on:
-            best, val = select_checkpoint(models, args.select_on, args.task, progress)
+            best, val = select_checkpoint(models, args.select_on, args.task, progress,
+                                          allow_outside=args.allow_outside)  # fmt: skip
             for m, s in val.items():
                 print(f"validation {m}: {s:.4f}{'  <- selected' if m == best else ''}")
             models = [best]
@@ -88,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
                 from mmemo.predict import Predictor
 
                 model = Predictor.from_pretrained(model, device=args.device, dtype=args.dtype)
-            results.append(evaluate(model, args.data, args.task, out, labels, progress))
+            results.append(evaluate(model, args.data, args.task, out, labels, progress,
+                                    allow_outside=args.allow_outside))  # fmt: skip
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -23,6 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--base", default="default", help="heads whose feature extractors are reused")
     p.add_argument("--holdout", type=float, default=0.2, help="held-out fraction (default 0.2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the held-out split")
+    p.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="let the manifest name media outside its folder (absolute or ../ paths); refused "
+        "by default unless under a folder listed in MMEMO_MEDIA_ROOTS",
+    )
     p.add_argument("--no-face", action="store_true")
     p.add_argument("--no-voice", action="store_true")
     p.add_argument("--no-text", action="store_true")
@@ -42,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         report = finetune(args.data, args.out, args.base, mods, args.holdout, args.seed,
-                          progress=not args.quiet)  # fmt: skip
+                          progress=not args.quiet, allow_outside=args.allow_outside)  # fmt: skip
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -4,7 +4,9 @@
   [--mode parity|strict] [--json]``: emotion-wheel score. Both CSVs have columns ``name`` and
   ``openset`` (a list string such as ``[happy, sad]``), joined on ``name``.
 - ``mmemo metrics cls GT.csv PRED.csv [--column label] [--normalise] [--json]``: one-hot
-  metrics (WAR, UAR, weighted/macro F1, confusion matrix).
+  metrics (WAR, UAR, weighted/macro F1, confusion matrix). A label column absent from a file
+  or a row, an empty ground-truth label, or ground truth with one class (usually the wrong
+  column) is an error, not a score; ``--allow-one-class`` permits the last.
 
 Names missing on either side are reported on stderr; a GT name without a prediction is scored
 as an empty prediction and the exit code is 1 (some inputs failed). Malformed files exit 2.
@@ -70,6 +72,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="map predicted words onto the GT label set (synonyms, morphology)",
     )
+    cls.add_argument(
+        "--allow-one-class",
+        action="store_true",
+        help="score ground truth that has a single class (refused by default: it is usually "
+        "the wrong column or file, and every prediction of that class then scores 1.0)",
+    )
     cls.add_argument("--json", action="store_true", help="print JSON instead of a table")
     cls.set_defaults(func=run)
     parser.set_defaults(func=run)
@@ -82,20 +90,31 @@ def _read(path: Path, column: str) -> dict[str, str]:
         return _read_jsonl(path, column)
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            fields = reader.fieldnames or []
+            reader = csv.reader(fh)
+            fields = next(reader, [])
             if "name" not in fields or column not in fields:
-                raise _InputError(f"{path}: needs columns 'name' and {column!r} (has {fields})")
-            rows: dict[str, str] = {}
-            for i, row in enumerate(reader, start=2):
-                name = (row["name"] or "").strip()
-                if not name:
-                    raise _InputError(f"{path} row {i}: empty name")
-                if name in rows:
-                    raise _InputError(f"{path} row {i}: duplicate name {name!r}")
-                rows[name] = row[column] or ""
+                raise _InputError(
+                    f"{path}: needs columns 'name' and {column!r} (has {fields}); "
+                    "choose the label column with --column"
+                )
+            table = list(reader)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise _InputError(f"{path}: not a readable CSV ({exc})") from exc
+    i_name, i_col, width = fields.index("name"), fields.index(column), len(fields)
+    table = [r for r in table if r]  # blank lines
+    short = next((i for i, r in enumerate(table) if len(r) < width), None)
+    if short is not None:
+        table = [r + [""] * (width - len(r)) for r in table]
+    names = [r[i_name].strip() for r in table]
+    rows = dict(zip(names, (r[i_col] for r in table), strict=True))
+    if len(rows) != len(names) or "" in rows:
+        seen: set[str] = set()
+        for i, name in enumerate(names, start=2):
+            if not name:
+                raise _InputError(f"{path} row {i}: empty name")
+            if name in seen:
+                raise _InputError(f"{path} row {i}: duplicate name {name!r}")
+            seen.add(name)
     return rows
 
 
@@ -113,6 +132,12 @@ def _read_jsonl(path: Path, column: str) -> dict[str, str]:
             name = str(row.get("id") or "").strip()
             if not name:
                 raise _InputError(f"{path} line {i}: no 'id'")
+            if column not in row:
+                keys = ", ".join(sorted(k for k in row if k != "id"))
+                raise _InputError(
+                    f"{path} line {i}: no {column!r} field (it has: {keys}); "
+                    "choose the label field with --column"
+                )
             value = row.get(column)
             rows[name] = ", ".join(value) if isinstance(value, list) else str(value or "")
     return rows
@@ -136,28 +161,105 @@ def _join(gt: dict[str, str], pred: dict[str, str]) -> tuple[list[str], int]:
     return list(gt), len(missing)
 
 
+def _read_arrow(path: Path, column: str):
+    """``(names, cells)`` of a CSV read by Arrow's C++ reader; None when anything is unusual
+    (then the Python reader runs and names the problem: missing column, empty or duplicate
+    names, a malformed row)."""
+    if path.suffix.lower() == ".jsonl" or not path.is_file():
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        from pyarrow import csv as pacsv
+
+        table = pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                include_columns=["name", column],
+                column_types={"name": pa.string(), column: pa.string()},
+                strings_can_be_null=False,
+            ),
+        )
+    except Exception:
+        return None
+    names = pc.utf8_trim_whitespace(table.column("name").combine_chunks())
+    # (no Python scalars in the kernels: converting one makes pyarrow import pandas, 0.3 s)
+    if len(names) and pc.min(pc.utf8_length(names)).as_py() == 0:
+        return None
+    if pc.count_distinct(names).as_py() != len(names):
+        return None
+    return names, table.column(column).combine_chunks()
+
+
+def _run_ew_compiled(args: argparse.Namespace) -> int | None:
+    """Parity EW with reference tables: compiled arrays (cached beside them), Arrow-read CSVs,
+    vectorised metric. None when the CSVs need the Python reader."""
+    import pyarrow.compute as pc
+
+    from mmemo.metrics import ew_score_compiled
+    from mmemo.taxonomy.compiled import compiled_reference_tables, describe_cache
+
+    gt, pred = _read_arrow(args.gt, args.column), _read_arrow(args.pred, args.column)
+    if gt is None or pred is None:
+        return None
+    (g_names, g_cells), (p_names, p_cells) = gt, pred
+    if g_names.equals(p_names):  # the same names in the same order: nothing to join
+        aligned, n_missing = p_cells, 0
+    else:
+        idx = pc.index_in(g_names, value_set=p_names)
+        aligned, n_missing = p_cells.take(idx), idx.null_count
+        if n_missing or len(p_names) != len(g_names) - n_missing:  # warn, naming the names
+            _join(dict.fromkeys(g_names.to_pylist()), dict.fromkeys(p_names.to_pylist()))
+    compiled = compiled_reference_tables(
+        args.reference_tables, neutral="drop", allow_pickle=args.allow_pickle
+    )
+    print(describe_cache(compiled), file=sys.stderr)
+    res = ew_score_compiled(g_cells, aligned, compiled, level=args.level)
+    res["n_missing_predictions"] = n_missing
+    _print_ew(args, res, len(g_names))
+    return 1 if n_missing else 0
+
+
 def _run_ew(args: argparse.Namespace) -> int:
     from mmemo.metrics import ew_score
     from mmemo.taxonomy import load_wheels, split_labels
 
+    if args.reference_tables is not None and args.mode == "parity":
+        code = _run_ew_compiled(args)
+        if code is not None:
+            return code
     gt = _read(args.gt, args.column)
     pred = _read(args.pred, args.column)
     names, n_missing = _join(gt, pred)
     neutral = "drop" if args.mode == "parity" else "cluster"
-    wheels = load_wheels(args.reference_tables, neutral=neutral, allow_pickle=args.allow_pickle)
-    print(wheels.describe(), file=sys.stderr)
-    res = ew_score(
-        [split_labels(gt[n], answer_tags=False) for n in names],
-        [split_labels(pred.get(n, ""), answer_tags=False) for n in names],
-        wheels=wheels,
-        level=args.level,
-        mode=args.mode,
-    )
+    if args.reference_tables is not None and args.mode == "parity":
+        # reference tables compiled to arrays once (cached beside them), vectorised metric
+        from mmemo.metrics import ew_score_compiled
+        from mmemo.taxonomy.compiled import compiled_reference_tables, describe_cache
+
+        compiled = compiled_reference_tables(
+            args.reference_tables, neutral=neutral, allow_pickle=args.allow_pickle
+        )
+        print(describe_cache(compiled), file=sys.stderr)
+        res = ew_score_compiled(
+            [gt[n] for n in names], [pred.get(n, "") for n in names], compiled, level=args.level
+        )
+    else:
+        g_lists = [split_labels(gt[n], answer_tags=False) for n in names]
+        p_lists = [split_labels(pred.get(n, ""), answer_tags=False) for n in names]
+        wheels = load_wheels(args.reference_tables, neutral=neutral, allow_pickle=args.allow_pickle)
+        print(wheels.describe(), file=sys.stderr)
+        res = ew_score(g_lists, p_lists, wheels=wheels, level=args.level, mode=args.mode)
     res["n_missing_predictions"] = n_missing
+    _print_ew(args, res, len(names))
+    return 1 if n_missing else 0
+
+
+def _print_ew(args: argparse.Namespace, res: dict, n: int) -> None:
     if args.json:
         print(json.dumps(res, indent=2))
     else:
-        print(f"EW {args.mode} {args.level} ({res['wheels']} wheels), {len(names)} samples")
+        print(f"EW {args.mode} {args.level} ({res['wheels']} wheels), {n} samples")
         print(f"{'wheel':<14}{'F':>8}{'P':>8}{'R':>8}{'n':>7}")
         for w in res["per_wheel"]:
             print(
@@ -169,7 +271,6 @@ def _run_ew(args: argparse.Namespace) -> int:
                 f"per-sample F1 {res['sample_f1']:.4f} on {res['n_common']} common samples; "
                 f"ambiguous words {res['ambiguous_words']}"
             )
-    return 1 if n_missing else 0
 
 
 def _run_cls(args: argparse.Namespace) -> int:
@@ -181,12 +282,29 @@ def _run_cls(args: argparse.Namespace) -> int:
     names, n_missing = _join(gt, pred)
     g = [clean_text(gt[n]) for n in names]
     space = sorted(set(g))
+    empty = [n for n, lab in zip(names, g, strict=True) if not lab]
+    if empty:
+        raise _InputError(
+            f"{args.gt}: {len(empty)} row(s) have an empty {args.column!r} label "
+            f"(first: {empty[0]!r})"
+        )
+    if len(space) < 2 and not args.allow_one_class:
+        raise _InputError(
+            f"{args.gt}: the ground truth in column {args.column!r} has one class "
+            f"({space[0] if space else 'none'!r}) over {len(names)} rows; check the column and "
+            "the file (pass --allow-one-class if that is really so)"
+        )
     p = []
     for n in names:
         word = clean_text(pred.get(n, ""))
         if args.normalise and word not in space:
             word = normalise_label(word, space) or word
         p.append(word)
+    if len(names) > 1 and len(set(p)) == 1:
+        print(
+            f"warning: every prediction in {args.pred} is {p[0]!r}: check --column",
+            file=sys.stderr,
+        )
     wu = war_uar(g, p, labels=space)
     res = {
         "n": len(names),

@@ -12,13 +12,26 @@ exit codes:
   0  every input was predicted
   1  at least one input failed (each failure is printed with its reason; all the
      others were still predicted and written)
-  2  usage error: no inputs, a bad option, or a model that cannot be loaded
+  2  usage error: no inputs, a bad option, a model that cannot be loaded, or an --out
+     file written by another model or other settings
+
+streaming and resume:
+  Results are printed and written as they come. The clips of one speaker are predicted
+  together (their voice is normalised per speaker) as soon as that speaker's files are
+  measured: a manifest sorted by speaker keeps its order, an unsorted one comes out grouped
+  by speaker. Re-running with the same --out FILE.jsonl skips the inputs already in it (it
+  checks that the same model and settings wrote them, else it stops with an error) and says
+  how many it resumed; a speaker cut by the interruption is run again whole, so the result
+  equals an uninterrupted run. Failed inputs are not written, so a resumed run tries them
+  again. A .csv --out is rewritten from scratch.
 
 examples:
   mmemo predict clip.mp4
   mmemo predict clips/ --out predictions.jsonl --reason
   mmemo predict 'RAVDESS/**/*.flac' --speaker-from 'Actor_(\\d+)' --out preds.csv
   mmemo predict manifest.jsonl --model runs/cue_text/final --json
+  mmemo predict clips/ --workers 4 --out preds.jsonl        # 4 processes; rerun to resume
+  mmemo predict manifest.jsonl --engine ray --out preds.jsonl  # Ray Data (see mmemo.scale)
 """
 
 
@@ -59,9 +72,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="comma-separated closed label set (e.g. a corpus's classes): the answer is the most "
         "probable of these, predicted words mapped onto them through the taxonomy",
     )
+    p.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="let a manifest name media outside its folder (absolute or ../ paths); refused "
+        "by default unless under a folder listed in MMEMO_MEDIA_ROOTS",
+    )
     p.add_argument("--no-face", action="store_true", help="do not use the face")
     p.add_argument("--no-voice", action="store_true", help="do not use the voice")
     p.add_argument("--no-text", action="store_true", help="do not use transcripts")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="measure in N processes, one model each (results keep their order; default 1)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="torch threads in this process (default: torch's choice, one per core). On a "
+        "machine busy with other jobs, 1 avoids oversubscription: MELD transcripts ran at "
+        "128 rows/s with 1 thread against 37 rows/s with 2 (benchmarks/RESULTS.md)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="'local' (this machine, --workers processes) or 'ray': Ray Data over the cluster "
+        "that ray.init() finds (RAY_ADDRESS; --workers N = N predictor actors; needs the "
+        "'ray' extra; default local)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
         "--device",
@@ -75,30 +117,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _write_csv(path: str, predictions: list) -> None:
-    import csv
+_CSV_COLUMNS = ["id", "path", "emotion", "probability", "top", "valence", "arousal", "modalities"]
 
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(
-            ["id", "path", "emotion", "probability", "top", "valence", "arousal", "modalities"]
+
+def _csv_row(pred) -> list[str]:
+    return [
+        pred.id,
+        pred.path or "",
+        pred.emotion,
+        f"{pred.probabilities[pred.emotion]:.4f}",
+        json.dumps([lab for lab, _ in pred.top]),
+        "" if pred.valence is None else f"{pred.valence:.3f}",
+        "" if pred.arousal is None else f"{pred.arousal:.3f}",
+        "+".join(pred.modalities),
+    ]
+
+
+def _results(predictor, items, args, skip):
+    if args.engine == "ray":
+        from mmemo.scale import ray_stream
+
+        concurrency = args.workers if args.workers > 1 else None
+        return ray_stream(
+            predictor, items, skip=skip, progress=not args.quiet, concurrency=concurrency
         )
-        for pred in predictions:
-            w.writerow(
-                [
-                    pred.id,
-                    pred.path or "",
-                    pred.emotion,
-                    f"{pred.probabilities[pred.emotion]:.4f}",
-                    json.dumps([lab for lab, _ in pred.top]),
-                    "" if pred.valence is None else f"{pred.valence:.3f}",
-                    "" if pred.arousal is None else f"{pred.arousal:.3f}",
-                    "+".join(pred.modalities),
-                ]
-            )
+    from mmemo.batch import stream
+
+    return stream(predictor, items, skip=skip, workers=args.workers, progress=not args.quiet)
 
 
 def run(args: argparse.Namespace) -> int:
+    from mmemo.batch import ResumeError, read_done, record, run_identity
     from mmemo.data.inputs import expand_inputs
     from mmemo.predict import ModelLoadError, Predictor
     from mmemo.prediction import restrict_labels
@@ -107,8 +156,28 @@ def run(args: argparse.Namespace) -> int:
     if args.out and not args.out.endswith((".jsonl", ".csv")):
         print("error: --out must end with .jsonl or .csv", file=sys.stderr)
         return 2
+    if args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.threads is not None:
+        if args.threads < 1:
+            print("error: --threads must be at least 1", file=sys.stderr)
+            return 2
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.engine == "ray":
+        from mmemo.scale import RayUnavailable, _ray
+
+        try:
+            _ray()
+        except RayUnavailable as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
-        items, errors = expand_inputs(args.paths, args.speaker_from, args.transcript)
+        items, errors = expand_inputs(
+            args.paths, args.speaker_from, args.transcript, allow_outside=args.allow_outside
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -128,12 +197,34 @@ def run(args: argparse.Namespace) -> int:
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    predictions, failed = [], len(errors)
+    run_id = run_identity(
+        predictor, labels=labels, transcript=args.transcript, speaker_from=args.speaker_from
+    )
+    done: dict = {}
+    resumed = 0
+    if args.out and args.out.endswith(".jsonl"):
+        try:
+            done = read_done(args.out, run_id)
+        except ResumeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        ids = {it.id for it in items}
+        resumed = sum(1 for i in done if i in ids)
+        if done:
+            print(f"resuming: {resumed} of {len(items)} inputs already in {args.out}",
+                  file=sys.stderr)  # fmt: skip
+    failed, written = len(errors), 0
     with contextlib.ExitStack() as stack:
-        out = None
+        out = table = None
         if args.out and args.out.endswith(".jsonl"):
-            out = stack.enter_context(open(args.out, "w", encoding="utf-8"))
-        for item, result in predictor.predict_items(items, progress=not args.quiet):
+            out = stack.enter_context(open(args.out, "a", encoding="utf-8"))
+        elif args.out:
+            import csv
+
+            fh = stack.enter_context(open(args.out, "w", newline="", encoding="utf-8"))
+            table = csv.writer(fh)
+            table.writerow(_CSV_COLUMNS)
+        for item, result in _results(predictor, items, args, set(done)):
             if isinstance(result, str):
                 failed += 1
                 print(f"error: {item.name}: {result}", file=sys.stderr)
@@ -147,10 +238,12 @@ def run(args: argparse.Namespace) -> int:
                 result.probabilities = closed
                 result.top = sorted(closed.items(), key=lambda kv: -kv[1])[:5]
                 result.emotion = result.top[0][0]
-            predictions.append(result)
             if out is not None:
-                out.write(json.dumps(result.to_dict()) + "\n")
+                out.write(json.dumps(record(result, run_id)) + "\n")
                 out.flush()
+            elif table is not None:
+                table.writerow(_csv_row(result))
+            written += 1
             if args.json:
                 print(json.dumps(result.to_dict()))
             else:
@@ -161,10 +254,9 @@ def run(args: argparse.Namespace) -> int:
                     print(f"  why:  {result.rationale}")
                     for note in result.warnings:
                         print(f"  note: {note}")
-    if args.out and args.out.endswith(".csv"):
-        _write_csv(args.out, predictions)
     if args.out:
-        print(f"wrote {len(predictions)} predictions to {args.out}", file=sys.stderr)
+        again = f" ({resumed} resumed, {written} new)" if resumed else ""
+        print(f"wrote {written + resumed} predictions to {args.out}{again}", file=sys.stderr)
     if failed:
-        print(f"{failed} input(s) failed, {len(predictions)} predicted", file=sys.stderr)
+        print(f"{failed} input(s) failed, {written + resumed} predicted", file=sys.stderr)
     return 1 if failed else 0

@@ -9,7 +9,13 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("recipes", help="list, copy or validate training recipes")
+    p = subparsers.add_parser(
+        "recipes",
+        help="list, copy or validate training recipes",
+        description="List, copy or validate training recipes. A recipe file is code: every "
+        "'_component_' is a dotted path that mmemo imports and calls (validate does too), so a "
+        "recipe can run any Python installed here. Use only recipes you wrote or have read.",
+    )
     sub = p.add_subparsers(dest="recipes_command", metavar="ACTION", required=True)
     ls = sub.add_parser("ls", help="list shipped recipes with their first comment line")
     ls.set_defaults(func=run_ls)
@@ -17,7 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cp.add_argument("name", help="recipe name, e.g. facial_r1")
     cp.add_argument("dest", nargs="?", default=".", help="file or folder (default: .)")
     cp.set_defaults(func=run_cp)
-    va = sub.add_parser("validate", help="check recipes (imports, keys, TRL arguments)")
+    va = sub.add_parser(
+        "validate",
+        help="check recipes (imports, keys, TRL arguments)",
+        description="Check recipes: imports every '_component_' (a recipe file is code: this "
+        "runs the modules it names), checks keys and TRL arguments.",
+    )
     va.add_argument("recipes", nargs="*", help="paths or names (default: all shipped)")
     va.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides")
     va.set_defaults(func=run_validate)

@@ -54,6 +54,7 @@ def expand_inputs(
     specs: list[str],
     speaker_from: str | None = None,
     transcript: str | None = None,
+    allow_outside: bool = False,
 ) -> tuple[list[InputItem], list[tuple[str, str]]]:
     """Items for every argument, plus ``(argument or manifest:line, reason)`` for those that fail.
 
@@ -63,6 +64,8 @@ def expand_inputs(
             path, is the speaker id (e.g. ``"Actor_(\\d+)"``). Manifest rows use their
             ``speaker`` field first.
         transcript: a transcript applied to every file that has none (e.g. a single clip).
+        allow_outside: let manifests name media outside their folder (absolute or ``../``
+            paths; see :mod:`mmemo.data.manifest`).
     """
     if speaker_from and speaker_from != "parent":
         try:
@@ -87,7 +90,7 @@ def expand_inputs(
     for spec in specs:
         p = Path(spec)
         if p.suffix.lower() == ".jsonl" and p.is_file():
-            _add_manifest(p, add, errors)
+            _add_manifest(p, add, errors, allow_outside)
         elif p.is_dir():
             found = _media_in(p)
             if not found:
@@ -107,11 +110,11 @@ def expand_inputs(
     return items, errors
 
 
-def _add_manifest(path: Path, add, errors: list[tuple[str, str]]) -> None:
+def _add_manifest(path: Path, add, errors: list[tuple[str, str]], allow_outside: bool) -> None:
     from mmemo.data.manifest import MEDIA_KEYS, ManifestError, read_manifest
 
     try:
-        rows, report = read_manifest(path, on_error="skip")
+        rows, report = read_manifest(path, allow_outside=allow_outside, on_error="skip")
     except ManifestError as exc:
         errors.append((str(path), str(exc)))
         return

@@ -7,11 +7,12 @@ A row (see architecture.md) has an ``id``; media under ``video``/``audio``/``ima
 (measured-cue text or object, e.g. from ``mmemo cues``; enough input for cue-reading models).
 Unknown keys are kept.
 
-Path policy: a relative media path must stay inside the manifest's folder (``../`` escapes
-are refused unless ``allow_outside=True``), so a manifest shared with you cannot make a job
-read arbitrary files by climbing out of its folder. Absolute paths are an explicit choice of
-whoever wrote the manifest and are accepted (converters write them when the corpus lies
-elsewhere).
+Path policy: a media path must stay inside the manifest's folder. ``../`` escapes (symlinks
+included) and absolute paths (``/etc/passwd``) are refused unless ``allow_outside=True``
+(``--allow-outside`` on the commands) or the file lies under a folder you trust, listed in
+the environment variable ``MMEMO_MEDIA_ROOTS`` (``os.pathsep``-separated), so a manifest
+shared with you cannot make a job read arbitrary files. ``mmemo data convert`` writes
+absolute paths when the corpus lies outside the manifest's folder, and says so.
 
 Validation never stops at the first problem: every bad row is reported with its line number
 and reason, and loading can skip bad rows while reporting them.
@@ -118,17 +119,31 @@ def iter_manifest(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | None
             yield number, row, None
 
 
+MEDIA_ROOTS_ENV = "MMEMO_MEDIA_ROOTS"
+
+
+def trusted_roots() -> list[Path]:
+    """Folders listed in ``MMEMO_MEDIA_ROOTS``, whose files any manifest may name."""
+    import os
+
+    value = os.environ.get(MEDIA_ROOTS_ENV, "")
+    return [Path(v).expanduser().resolve() for v in value.split(os.pathsep) if v.strip()]
+
+
 def resolve_media_path(value: str, root: Path, allow_outside: bool = False) -> Path:
     """Resolve a media path of a row against the manifest folder ``root``; ValueError if refused."""
-    p = Path(value)
-    if p.is_absolute():
-        return p
-    resolved = (root / p).resolve()
-    if not allow_outside and not resolved.is_relative_to(root.resolve()):
-        raise ValueError(
-            f"path {value!r} escapes the manifest folder (pass allow_outside to permit)"
-        )
-    return resolved
+    p = Path(value).expanduser()
+    resolved = (root / p).resolve()  # an absolute p replaces root
+    if allow_outside or resolved.is_relative_to(root.resolve()):
+        return resolved if not p.is_absolute() else p
+    if any(resolved.is_relative_to(t) for t in trusted_roots()):
+        return resolved if not p.is_absolute() else p
+    what = "is an absolute path outside" if p.is_absolute() else "escapes"
+    raise ValueError(
+        f"path {value!r} {what} the manifest folder: refused (pass --allow-outside / "
+        f"allow_outside=True if you trust this manifest, or list the media folder in "
+        f"{MEDIA_ROOTS_ENV})"
+    )
 
 
 def _is_number(x: Any) -> bool:

@@ -75,3 +75,25 @@ def test_usage_errors(media, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["cues", str(tmp_path / "empty")]) == 1
     assert "no media files in this folder" in capsys.readouterr().err
+
+
+def test_out_dir_resumes_and_refuses_other_settings(media, tmp_path, capsys):
+    out = tmp_path / "out"
+    inputs = [str(media / "a.wav"), str(media / "sub"), "--no-face", "--out", str(out)]
+    assert main(["cues", *inputs]) == 0
+    full = {p.name: p.read_text() for p in sorted(out.glob("*.cues.json"))}
+    assert set(full) == {"a.cues.json", "b.cues.json", "face.cues.json"}
+    (out / "b.cues.json").unlink()  # as if the run had stopped before b.wav
+    capsys.readouterr()
+    assert main(["cues", *inputs]) == 0
+    err = capsys.readouterr().err
+    assert "resuming: 2 of 3 files" in err and "2 resumed, 1 new" in err
+    again = {p.name: p.read_text() for p in sorted(out.glob("*.cues.json"))}
+    assert again.keys() == full.keys()
+    strip = lambda t: {k: v for k, v in json.loads(t).items() if k != "timings_s"}  # noqa: E731
+    assert {k: strip(v) for k, v in again.items()} == {k: strip(v) for k, v in full.items()}
+    # other settings into the same folder: refused, nothing mixed
+    assert (
+        main(["cues", str(media / "a.wav"), "--out", str(out), "--no-face", "--au-fps", "3"]) == 2
+    )
+    assert "other settings" in capsys.readouterr().err

@@ -54,8 +54,14 @@ def test_help_explains(capsys):
 def test_convert_then_validate_real_ravdess(shared_data, tmp_path, capsys):
     out = tmp_path / "ravdess.jsonl"
     assert main(["data", "convert", "ravdess", str(shared_data / "ravdess"), str(out)]) == 0
-    assert "wrote 1199 rows" in capsys.readouterr().out
-    assert main(["data", "validate", "--task", "discrete", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "wrote 1199 rows" in printed.out
+    assert "names media outside its folder" in printed.err and "--allow-outside" in printed.err
+    # the corpus lies outside the manifest's folder: refused unless allowed
+    assert main(["data", "validate", "--task", "discrete", str(out)]) == 1
+    assert "absolute path outside the manifest folder" in capsys.readouterr().out
+    argv = ["data", "validate", "--task", "discrete", str(out), "--allow-outside"]
+    assert main(argv) == 0
     assert "1199 rows, 1199 valid" in capsys.readouterr().out
 
 

@@ -93,6 +93,19 @@ def test_allow_outside_and_absolute_paths(corpus, tmp_path_factory):
     assert not validate_manifest(rel).ok
     assert validate_manifest(rel, allow_outside=True).ok
     absolute = _write(sub / "abs.jsonl", [json.dumps({"id": "y", "audio": str(other / "x.wav")})])
+    report = validate_manifest(absolute)  # an absolute path outside is refused by default
+    assert not report.ok and "absolute path outside" in report.errors[0].reason
+    assert validate_manifest(absolute, allow_outside=True).ok
+
+
+def test_trusted_media_roots_admit_absolute_paths(corpus, tmp_path_factory, monkeypatch):
+    other = tmp_path_factory.mktemp("trusted")
+    (other / "x.wav").write_bytes(b"x")
+    absolute = _write(
+        corpus / "abs2.jsonl", [json.dumps({"id": "y", "audio": str(other / "x.wav")})]
+    )
+    assert not validate_manifest(absolute).ok
+    monkeypatch.setenv("MMEMO_MEDIA_ROOTS", str(other))
     assert validate_manifest(absolute).ok
 
 
