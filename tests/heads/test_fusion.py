@@ -76,3 +76,22 @@ def test_reliability_weights_are_relative_skill():
     assert w == pytest.approx({"voice": 0.4, "face": 1.0, "text": 1.0})
     with pytest.raises(ValueError):
         kappa(0.5, 1.0)
+
+
+def test_shipped_heads_record_their_reliability_and_the_predictor_uses_it():
+    import json
+
+    from mmemo.heads.bundle import default_dir
+    from mmemo.predict import Predictor
+
+    skills = {}
+    for key, name in (("voice", "speech"), ("face", "face"), ("text", "text")):
+        cfg = json.loads((default_dir() / f"{name}.json").read_text())
+        rel = cfg["reliability"]
+        assert 0 < rel["skill"] < 1 and rel["measure"]
+        skills[key] = rel["skill"]
+    pred = Predictor.from_pretrained("default", modalities=("voice", "face"))
+    expected = reliability_weights({k: skills[k] for k in ("voice", "face")})
+    assert pred.weights["voice"] == pytest.approx(expected["voice"])
+    assert pred.weights["face"] == pytest.approx(1.0)
+    assert pred.weights["voice"] < 1.0  # the voice is less reliable out of corpus than the face
