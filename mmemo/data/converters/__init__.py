@@ -8,6 +8,8 @@ corpus family:
 |---|---|---|
 | ``ravdess`` | ``ravdess`` | folders of ``MM-VV-EE-II-SS-RR-AA.{wav,flac,mp4}`` |
 | ``ckplus`` | ``ckplus`` | class folders of ``S010_004_00000017.png`` |
+| ``ased`` | ``ased`` | ``speaker_BB/xn-yy-aa-gg-bb.{wav,flac}`` (Amharic speech) |
+| ``emodb`` | ``emodb`` | ``03a01Fa.{wav,flac}`` (German speech) |
 | ``fer2013`` | ``fer2013`` | ``<split>/<class>/*.jpg`` folders or ``fer2013.csv`` |
 | ``meld``, ``emorynlp`` | ``conversations`` | utterance CSVs (+ clips under ``media_dir``) |
 | ``mer`` | ``mer`` | MER2023-2025 label CSVs (``name``, ``openset``, ``discrete``, ...) |
@@ -30,8 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from mmemo.data.converters import (
+    ased,
     ckplus,
     conversations,
+    emodb,
     emotioncot,
     facial_r1,
     fer2013,
@@ -44,6 +48,8 @@ from mmemo.data.converters.base import ConvertError, ConvertReport
 CONVERTERS: dict[str, Callable[..., ConvertReport]] = {
     "ravdess": ravdess.convert,
     "ckplus": ckplus.convert,
+    "ased": ased.convert,
+    "emodb": emodb.convert,
     "fer2013": fer2013.convert,
     "meld": conversations.convert_meld,
     "emorynlp": conversations.convert_emorynlp,

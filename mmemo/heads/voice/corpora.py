@@ -29,29 +29,16 @@ RAVDESS_EMOTIONS = {
     7: "disgust",
     8: "surprised",
 }
-ASED_EMOTIONS = {"n": "neutral", "f": "fearful", "h": "happy", "s": "sad", "a": "angry"}
-# EmoDB letter 6 (German initials); L (Langeweile, boredom) has no canonical label
-EMODB_EMOTIONS = {
-    "W": "angry",
-    "N": "neutral",
-    "F": "happy",
-    "A": "fearful",
-    "T": "sad",
-    "E": "disgust",
-}
-EMODB_MALE = {"03", "10", "11", "12", "15"}
-
 CORPUS_LABELS: dict[str, tuple[str, ...]] = {
     "ravdess": tuple(RAVDESS_EMOTIONS.values()),
-    "ased": tuple(ASED_EMOTIONS.values()),
-    "emodb": tuple(EMODB_EMOTIONS.values()),
+    "ased": ("neutral", "fearful", "happy", "sad", "angry"),
+    # EmoDB's boredom has no canonical label and is left out
+    "emodb": ("angry", "neutral", "happy", "fearful", "sad", "disgust"),
 }
 # the four classes every corpus has: the target set of the leave-one-corpus-out table
 CORE_LABELS = ("angry", "happy", "neutral", "sad")
 
 _RAVDESS_RE = re.compile(r"^03-01-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})$")
-_ASED_RE = re.compile(r"^([a-z])\d-(\d{2})-(\d{2})-(\d{2})-(\d{2})$")
-_EMODB_RE = re.compile(r"^(\d{2})([a-z]\d{2})([A-Z])([a-z])$")
 
 
 @dataclass(frozen=True)
@@ -81,29 +68,28 @@ def ravdess_clips(root: Path) -> list[Clip]:
 
 
 def ased_clips(root: Path) -> list[Clip]:
-    """ASED ``xn-yy-aa-gg-bb``: emotion letter, sentence, repetition, gender 01 f/02 m, speaker."""
+    """ASED ``xn-yy-aa-gg-bb`` (names decoded by :mod:`mmemo.data.converters.ased`)."""
+    from mmemo.data.converters.ased import parse_name
+
     out = []
-    for f in sorted(root.glob("speaker_*/*.flac")):
-        m = _ASED_RE.match(f.stem)
-        if m is None or m.group(1) not in ASED_EMOTIONS:
-            continue
-        gender = {"01": "female", "02": "male"}.get(m.group(4))
-        if gender is None:
-            continue
-        out.append(Clip(f, ASED_EMOTIONS[m.group(1)], f"ased/{m.group(5)}", gender, "ased"))
+    for f in sorted(root.glob("speaker_*/*.flac")) + sorted(root.glob("speaker_*/*.wav")):
+        fields = parse_name(f.stem)
+        if fields is not None:
+            spk = fields["speaker"].split("_")[1]
+            out.append(Clip(f, fields["emotion"], f"ased/{spk}", fields["gender"], "ased"))
     return out
 
 
 def emodb_clips(root: Path) -> list[Clip]:
-    """EmoDB ``SSTTTEV``: speaker, text code, emotion initial, version (boredom left out)."""
+    """EmoDB ``SSTTTEV`` (decoded by :mod:`mmemo.data.converters.emodb`); boredom left out."""
+    from mmemo.data.converters.emodb import parse_name
+
     out = []
     for f in sorted(root.glob("*.flac")) + sorted(root.glob("*.wav")):
-        m = _EMODB_RE.match(f.stem)
-        if m is None or m.group(3) not in EMODB_EMOTIONS:
-            continue
-        spk = m.group(1)
-        gender = "male" if spk in EMODB_MALE else "female"
-        out.append(Clip(f, EMODB_EMOTIONS[m.group(3)], f"emodb/{spk}", gender, "emodb"))
+        fields = parse_name(f.stem)
+        if fields is not None and fields["emotion"] in CORPUS_LABELS["emodb"]:
+            spk = fields["speaker"].split("_")[1]
+            out.append(Clip(f, fields["emotion"], f"emodb/{spk}", fields["gender"], "emodb"))
     return out
 
 
