@@ -174,6 +174,7 @@ class Predictor:
 
         path = m.item.path
         info = probe(path)
+        m.warnings.extend(info.notes())  # e.g. the audio ends before the picture; rotation
         t0 = time.perf_counter()
         m.cues = extract_cues(
             path,
