@@ -59,9 +59,9 @@ def run_probe(args: argparse.Namespace) -> int:
                 parts.append(f"rotated {info.rotation} degrees clockwise for display")
             if info.has_audio and info.sample_rate:
                 parts.append(f"audio {info.sample_rate} Hz x{info.channels}")
-            if info.has_video and info.audio_duration is not None and info.video_duration:
-                if info.audio_duration < info.video_duration - 0.25:
-                    parts.append(f"audio ends at {info.audio_duration:.2f} s")
+            a_end, v_end = info.audio_duration, info.video_duration
+            if info.has_video and a_end is not None and v_end and a_end < v_end - 0.25:
+                parts.append(f"audio ends at {a_end:.2f} s")
             print(f"{path}: {', '.join(parts)}")
     return 1 if failed else 0
 
