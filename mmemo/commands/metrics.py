@@ -84,11 +84,15 @@ def _read(path: Path, column: str) -> dict[str, str]:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             fields = reader.fieldnames or []
-            if "name" not in fields or column not in fields:
+            # 'mmemo predict --out x.csv' names its rows by 'id'
+            key = "name" if "name" in fields else "id" if "id" in fields else None
+            if key is None or column not in fields:
                 raise _InputError(f"{path}: needs columns 'name' and {column!r} (has {fields})")
             rows: dict[str, str] = {}
             for i, row in enumerate(reader, start=2):
-                name = (row["name"] or "").strip()
+                if (row.get("status") or "ok") != "ok":
+                    continue  # a failed input of mmemo predict: a missing prediction
+                name = (row[key] or "").strip()
                 if not name:
                     raise _InputError(f"{path} row {i}: empty name")
                 if name in rows:
@@ -113,6 +117,8 @@ def _read_jsonl(path: Path, column: str) -> dict[str, str]:
             name = str(row.get("id") or "").strip()
             if not name:
                 raise _InputError(f"{path} line {i}: no 'id'")
+            if row.get("status", "ok") != "ok":
+                continue  # a failed input of mmemo predict: a missing prediction
             value = row.get(column)
             rows[name] = ", ".join(value) if isinstance(value, list) else str(value or "")
     return rows

@@ -10,8 +10,8 @@ import sys
 EPILOG = """\
 exit codes:
   0  every input was predicted
-  1  at least one input failed (each failure is printed with its reason; all the
-     others were still predicted and written)
+  1  at least one input failed (each failure is printed with its reason and, with
+     --out, written as a record with status "error"; all the others were predicted)
   2  usage error: no inputs, a bad option, or a model that cannot be loaded
 
 examples:
@@ -43,7 +43,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="'default' (the shipped heads), a folder from 'mmemo train' or 'mmemo finetune', "
         "or a Hugging Face id already in the local cache (default: default)",
     )
-    p.add_argument("--out", help="write predictions to FILE.jsonl or FILE.csv")
+    p.add_argument(
+        "--out",
+        help="write one record per input to FILE.jsonl or FILE.csv: predicted ones with "
+        "status 'ok', the emotion, per-class probabilities (CSV columns p_LABEL), valence and "
+        "arousal (probability-weighted circumplex coordinates of the labels); failed ones with "
+        "status 'error' and the reason. 'mmemo metrics cls GT PRED --column emotion' reads it",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object per input")
     p.add_argument("--reason", action="store_true", help="print the rationale and the cues")
     p.add_argument("--top", type=int, default=3, help="how many emotions to show (default 3)")
@@ -66,33 +72,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _write_csv(path: str, predictions: list) -> None:
-    import csv
-
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(
-            ["id", "path", "emotion", "probability", "top", "valence", "arousal", "modalities"]
-        )
-        for pred in predictions:
-            w.writerow(
-                [
-                    pred.id,
-                    pred.path or "",
-                    pred.emotion,
-                    f"{pred.probabilities[pred.emotion]:.4f}",
-                    json.dumps([lab for lab, _ in pred.top]),
-                    "" if pred.valence is None else f"{pred.valence:.3f}",
-                    "" if pred.arousal is None else f"{pred.arousal:.3f}",
-                    "+".join(pred.modalities),
-                ]
-            )
-
-
 def run(args: argparse.Namespace) -> int:
     from mmemo.data.inputs import expand_inputs
     from mmemo.predict import ModelLoadError, Predictor
-    from mmemo.prediction import restrict_labels
+    from mmemo.prediction import Prediction
 
     labels = [w.strip() for w in args.labels.split(",") if w.strip()] if args.labels else None
     if args.out and not args.out.endswith((".jsonl", ".csv")):
@@ -117,31 +100,30 @@ def run(args: argparse.Namespace) -> int:
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    predictions, failed = [], len(errors)
+    from mmemo.predict_output import RecordWriter, error_record, label_columns, ok_record
+
+    n_ok, failed = 0, len(errors)
     with contextlib.ExitStack() as stack:
         out = None
-        if args.out and args.out.endswith(".jsonl"):
-            out = stack.enter_context(open(args.out, "w", encoding="utf-8"))
+        if args.out:
+            out = stack.enter_context(RecordWriter(args.out, label_columns(labels, predictor)))
+            for spec, reason in errors:  # every input gets its record, failed ones too
+                out.write(error_record(spec, spec, reason))
         for item, result in predictor.predict_items(items, progress=not args.quiet):
-            if isinstance(result, str):
+            if isinstance(result, Prediction) and labels:
+                result = _restrict(result, labels)
+            if not isinstance(result, Prediction):
                 failed += 1
                 print(f"error: {item.name}: {result}", file=sys.stderr)
+                if out is not None:
+                    out.write(error_record(item.id, item.path, str(result)))
                 continue
-            if labels:
-                closed = restrict_labels(result.probabilities, labels)
-                if not closed:
-                    failed += 1
-                    print(f"error: {item.name}: no prediction maps onto --labels", file=sys.stderr)
-                    continue
-                result.probabilities = closed
-                result.top = sorted(closed.items(), key=lambda kv: -kv[1])[:5]
-                result.emotion = result.top[0][0]
-            predictions.append(result)
+            n_ok += 1
+            record = ok_record(result, item.transcript)
             if out is not None:
-                out.write(json.dumps(result.to_dict()) + "\n")
-                out.flush()
+                out.write(record)
             if args.json:
-                print(json.dumps(result.to_dict()))
+                print(json.dumps(record))
             else:
                 result.top = result.top[: max(1, args.top)]
                 print(result.summary())
@@ -150,10 +132,24 @@ def run(args: argparse.Namespace) -> int:
                     print(f"  why:  {result.rationale}")
                     for note in result.warnings:
                         print(f"  note: {note}")
-    if args.out and args.out.endswith(".csv"):
-        _write_csv(args.out, predictions)
     if args.out:
-        print(f"wrote {len(predictions)} predictions to {args.out}", file=sys.stderr)
+        print(
+            f"wrote {n_ok + failed} records to {args.out} ({n_ok} predicted, {failed} failed)",
+            file=sys.stderr,
+        )
     if failed:
-        print(f"{failed} input(s) failed, {len(predictions)} predicted", file=sys.stderr)
+        print(f"{failed} input(s) failed, {n_ok} predicted", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _restrict(result, labels: list[str]):
+    """The prediction over the closed label set, or the reason it has none."""
+    from mmemo.prediction import restrict_labels
+
+    closed = restrict_labels(result.probabilities, labels)
+    if not closed:
+        return "no prediction maps onto --labels"
+    result.probabilities = closed
+    result.top = sorted(closed.items(), key=lambda kv: -kv[1])[:5]
+    result.emotion = result.top[0][0]
+    return result
