@@ -79,8 +79,10 @@ class Predictor:
         modalities: Iterable[str] = MODALITIES,
         weights: dict[str, float] | None = None,
         name: str = "default",
+        verbose: bool = False,
     ) -> None:
         self.voice, self.face, self.text, self.backbone = voice, face, text, backbone
+        self.verbose = verbose  # False: third-party native logs silenced (mmemo.quiet)
         self._executor: Any = None  # the voice-feature thread, made at first use
         self.modalities = set(modalities)
         self.weights = dict(DEFAULT_WEIGHTS, **(weights or {}))
@@ -129,10 +131,12 @@ class Predictor:
         """Yield ``(item, Prediction)`` or ``(item, reason it failed)`` for every item, in order."""
         from tqdm.auto import tqdm
 
-        measured = [
-            self._measure(item)
-            for item in tqdm(items, desc="measuring", unit="file", disable=not progress)
-        ]
+        from mmemo.quiet import silenced
+
+        measured = []
+        for item in tqdm(items, desc="measuring", unit="file", disable=not progress):
+            with silenced(not self.verbose):
+                measured.append(self._measure(item))
         voice_probs = self._voice_probs(measured)
         for i, m in enumerate(measured):
             if m.error is not None:

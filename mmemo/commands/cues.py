@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--au-fps", type=float, default=10.0, help="frames per second sampled for AUs (10)"
     )
     p.add_argument("--gender", choices=("male", "female"), help="norm for the prosody levels")
+    p.add_argument(
+        "--verbose", action="store_true", help="let third-party native logs and warnings through"
+    )
     p.set_defaults(func=run)
 
 

@@ -69,6 +69,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-voice", action="store_true", help="do not use the voice")
     p.add_argument("--no-text", action="store_true", help="do not use transcripts")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="let third-party logs and warnings through (MediaPipe, TF Lite, absl, protobuf, "
+        "transformers); by default they are silenced",
+    )
     p.set_defaults(func=run)
 
 
@@ -97,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     }  # fmt: skip
     try:
         predictor = Predictor.from_pretrained(args.model, modalities=modalities)
+        predictor.verbose = args.verbose
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -109,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
             out = stack.enter_context(RecordWriter(args.out, label_columns(labels, predictor)))
             for spec, reason in errors:  # every input gets its record, failed ones too
                 out.write(error_record(spec, spec, reason))
-        for item, result in predictor.predict_items(items, progress=not args.quiet):
+        progress = not args.quiet and len(items) > 1  # no bar for a single file
+        for item, result in predictor.predict_items(items, progress=progress):
             if isinstance(result, Prediction) and labels:
                 result = _restrict(result, labels)
             if not isinstance(result, Prediction):
