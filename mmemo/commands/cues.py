@@ -3,7 +3,9 @@
 For each file (directories are searched recursively for media extensions) it prints the
 compact cue description, or with ``--json`` one JSON object per line. With ``--out DIR`` it
 writes ``NAME.cues.json`` plus plots: ``NAME.au.png`` (AU intensity heatmap over time) and
-``NAME.prosody.png`` (pitch and energy contours). A file that fails is reported with its
+``NAME.prosody.png`` (pitch and energy contours). ``--csv`` writes the per-frame action units
+in the OpenFace 2.x CSV layout (``NAME.csv`` in ``--out``, or on stdout for one file), which
+``mmemo.encoders.au.read_openface_csv`` and OpenFace-based tools read. A file that fails is reported with its
 path and the reason and the batch goes on; the exit code is then 1.
 """
 
@@ -25,6 +27,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="FILE|DIR", help="media files or folders")
     p.add_argument("--out", type=Path, help="folder for NAME.cues.json and PNG plots")
     p.add_argument("--json", action="store_true", help="print JSON lines instead of text")
+    p.add_argument(
+        "--csv",
+        action="store_true",
+        help="per-frame action units in the OpenFace 2.x CSV layout (frame, face_id, "
+        "timestamp, confidence, success, pose_R*, AUxx_r, AUxx_c): NAME.csv in --out, or on "
+        "stdout for a single file without --out. Tools built for OpenFace read it",
+    )
     p.add_argument("--no-face", action="store_true", help="skip facial action units")
     p.add_argument("--no-prosody", action="store_true", help="skip speech prosody")
     p.add_argument(
@@ -92,6 +101,15 @@ def _write_outputs(cues, out_dir: Path, name: str) -> None:
         plt.close(fig)
 
 
+def _write_openface(cues, path: Path, out: Path | None) -> None:
+    from mmemo.encoders.openface_csv import write_openface_csv
+    from mmemo.media import MediaError
+
+    if cues.face is None:
+        raise MediaError(path, "--csv writes facial action units: this file has no picture")
+    write_openface_csv(cues.face, out if out is not None else sys.stdout)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.no_face and args.no_prosody:
         print("mmemo cues: --no-face and --no-prosody leave nothing to measure", file=sys.stderr)
@@ -105,6 +123,9 @@ def run(args: argparse.Namespace) -> int:
     from mmemo.media import MediaError
 
     files, errors = collect_media(args.inputs)
+    if args.csv and args.out is None and len(files) + len(errors) > 1:
+        print("mmemo cues: --csv with several inputs needs --out DIR", file=sys.stderr)
+        return 2
     for item, reason in errors:
         print(f"error: {item}: {reason}", file=sys.stderr)
     if args.out is not None:
@@ -118,8 +139,13 @@ def run(args: argparse.Namespace) -> int:
                 path, face=not args.no_face, prosody=not args.no_prosody,
                 au_fps=args.au_fps, gender=args.gender,
             )  # fmt: skip
-            if args.out is not None:
-                _write_outputs(cues, args.out, _out_name(path, used))
+            name = _out_name(path, used) if args.out is not None else None
+            if name is not None:
+                _write_outputs(cues, args.out, name)
+            if args.csv:
+                _write_openface(cues, path, args.out / f"{name}.csv" if name else None)
+                if name is None:
+                    continue  # the CSV is the output on stdout
         except MediaError as exc:
             failed += 1
             tqdm.write(f"error: {exc.path}: {exc.reason}", file=sys.stderr)
