@@ -96,6 +96,8 @@ def build_real_world(root: Path, img: Path, speech: Path) -> None:
     six = face_video(root / "face_6s.mp4", img, None, seconds=6.0)
     mux = ["-i", str(six), "-i", str(speech), "-map", "0:v", "-map", "1:a"]
     ffmpeg(*mux, "-c:v", "copy", "-c:a", "aac", str(root / "short_audio.mp4"))
-    vp9 = ["-c:v", "libvpx-vp9", "-b:v", "200k", "-deadline", "realtime", "-c:a", "libopus"]
+    vp9 = ["-vf", "scale=320:240", "-c:v", "libvpx-vp9", "-b:v", "150k", "-deadline", "realtime",
+           "-cpu-used", "8", "-c:a", "libopus"]  # fmt: skip
     ffmpeg(*mux, *vp9, str(root / "vp9_opus.webm"))
-    ffmpeg(*mux, *vp9, "-live", "1", "-f", "webm", str(root / "vp9_live.webm"))
+    webm = str(root / "vp9_opus.webm")
+    ffmpeg("-i", webm, "-c", "copy", "-live", "1", "-f", "webm", str(root / "vp9_live.webm"))
