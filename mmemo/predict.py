@@ -61,6 +61,8 @@ class _Measured:
     face_probs: np.ndarray | None = None  # [8] mean over frames with a face
     face_detail: str = ""
     text_probs: np.ndarray | None = None
+    transcript: str | None = None  # the words the text head read
+    transcript_source: str | None = None  # "given" or the recogniser's name ("pocketsphinx")
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
@@ -83,6 +85,8 @@ class Predictor:
     ) -> None:
         self.voice, self.face, self.text, self.backbone = voice, face, text, backbone
         self.verbose = verbose  # False: third-party native logs silenced (mmemo.quiet)
+        self.asr: Any = None  # a speech recogniser (mmemo.asr); set with use_asr()
+        self.asr_note: str | None = None  # why transcripts are not made, when asked for
         self._executor: Any = None  # the voice-feature thread, made at first use
         self.modalities = set(modalities)
         self.weights = dict(DEFAULT_WEIGHTS, **(weights or {}))
@@ -115,6 +119,18 @@ class Predictor:
         if str(model) == "default":
             raise ModelLoadError(f"the default heads are missing from {directory}")
         return cls(backbone=_load_backbone(model), modalities=mods, name=str(model))
+
+    def use_asr(self, spec: str | None = "pocketsphinx", language: str | None = None) -> None:
+        """Transcribe speech for the text head where no transcript is given (:mod:`mmemo.asr`).
+
+        When the recogniser cannot be loaded (e.g. the ``asr`` extra is missing), predictions
+        go on without transcripts and each says why."""
+        from mmemo.asr import AsrUnavailable, load_asr
+
+        try:
+            self.asr, self.asr_note = load_asr(spec, language), None
+        except AsrUnavailable as exc:
+            self.asr, self.asr_note = None, f"transcripts were not made: {exc}"
 
     # ------------------------------------------------------------------ predicting
     def predict(self, path: str | Path, speaker: str | None = None, transcript: str | None = None):
@@ -156,10 +172,14 @@ class Predictor:
         try:
             if item.path:
                 self._measure_media(m)
-            if item.transcript and "text" in self.modalities and self.text is not None:
+            if item.transcript:
+                m.transcript, m.transcript_source = item.transcript, "given"
+            elif item.path and "text" in self.modalities:
+                self._transcribe(m)
+            if m.transcript and "text" in self.modalities and self.text is not None:
                 t0 = time.perf_counter()
                 try:
-                    m.text_probs = self.text.predict_proba([item.transcript])[0]
+                    m.text_probs = self.text.predict_proba([m.transcript])[0]
                 except HeadError as exc:  # the optional MiniLM wheel is not installed
                     m.warnings.append(f"text not used: {exc}")
                 m.timings["text"] = time.perf_counter() - t0
@@ -219,6 +239,23 @@ class Predictor:
                 )
         if pending is not None:
             pending.result()  # re-raises the voice path's error, as the serial path would
+
+    def _transcribe(self, m: _Measured) -> None:
+        """The recogniser's transcript of a file's speech (never over a given transcript)."""
+        from mmemo.media import probe, read_audio
+
+        if self.asr is None:
+            if self.asr_note:
+                m.warnings.append(self.asr_note)
+            return
+        speech = m.cues is not None and m.cues.prosody is not None and not m.cues.prosody.empty
+        if not (probe(m.item.path).has_audio and speech):
+            return
+        t0 = time.perf_counter()
+        text = self.asr(read_audio(m.item.path, sample_rate=16000).samples)
+        m.timings["asr"] = time.perf_counter() - t0
+        if text:
+            m.transcript, m.transcript_source = text, self.asr.name
 
     def _worker(self) -> Any:
         """One background thread for the voice features (made at first use)."""
@@ -303,6 +340,8 @@ class Predictor:
             timings_s=timings,
             model=self.name,
             warnings=m.warnings,
+            transcript=m.transcript,
+            transcript_source=m.transcript_source,
         )
 
     def _view(self, key: str, labels, probs, detail: str) -> ModalityResult:
@@ -316,8 +355,8 @@ class Predictor:
             from mmemo.media import media_kind
 
             row[media_kind(m.item.path)] = m.item.path
-        if m.item.transcript:
-            row["transcript"] = m.item.transcript
+        if m.transcript:
+            row["transcript"] = m.transcript
         if m.cues is not None:
             row["cues"] = m.cues.describe()
         t0 = time.perf_counter()
@@ -387,7 +426,7 @@ def _why_empty(m: _Measured) -> str:
         reasons.append(cues.prosody.reason or "no speech")
     if cues is not None and cues.face is None and cues.prosody is None:
         reasons.append("no face or voice could be measured in this file")
-    if not m.item.transcript:
+    if not m.transcript:
         reasons.append("no transcript")
     reasons += m.warnings
     return "; ".join(r for r in reasons if r)
@@ -395,5 +434,5 @@ def _why_empty(m: _Measured) -> str:
 
 def _rationale(m: _Measured, emotion: str, grounded_rationale) -> str:
     if m.cues is None:
-        return f"From the transcript only: {m.item.transcript!r}."
+        return f"From the transcript only: {m.transcript!r}."
     return grounded_rationale(m.cues, emotion)

@@ -3,7 +3,10 @@
 - JSONL: a predicted input is ``{"status": "ok", ...Prediction.to_dict()}``; a failed one is
   ``{"id", "path", "status": "error", "error": reason}``. ``mmemo metrics cls`` reads either
   file directly (``--column emotion``); failed records count as missing predictions.
-- CSV: the same rows in fixed columns (:data:`BASE_COLUMNS`), then ``p_<label>`` per class
+- ``--timeline``: one record per segment (``segment``, ``start``, ``end`` in seconds,
+  ``source`` "speech" or "window"), then the file's aggregate with ``segment`` "all".
+- CSV: the same rows in fixed columns (:data:`BASE_COLUMNS`, then the timeline columns when
+  asked for), then ``p_<label>`` per class
   (the label set of the model, or ``--labels``), so spreadsheets and pandas get the whole
   distribution. Written row by row: a long batch stopped half way keeps what it did.
 
@@ -28,7 +31,7 @@ BASE_COLUMNS = (
 def ok_record(pred: Any, transcript: str | None = None) -> dict[str, Any]:
     """The JSON record of a :class:`~mmemo.prediction.Prediction`."""
     rec = {"status": "ok", **pred.to_dict()}
-    if transcript is not None and "transcript" not in rec:
+    if transcript is not None and not rec.get("transcript"):
         rec["transcript"] = transcript
     return rec
 
@@ -83,10 +86,10 @@ def _csv_row(rec: dict[str, Any], classes: Sequence[str]) -> list[str]:
 class RecordWriter:
     """Writes records to ``path`` (``.jsonl`` or ``.csv``) as they come; use as a context."""
 
-    def __init__(self, path: str, classes: Sequence[str]) -> None:
+    def __init__(self, path: str, classes: Sequence[str], extra: Sequence[str] = ()) -> None:
         if not path.endswith((".jsonl", ".csv")):
             raise ValueError("--out must end with .jsonl or .csv")
-        self.path, self.classes = path, list(classes)
+        self.path, self.classes, self.extra = path, list(classes), list(extra)
         self.count = {"ok": 0, "error": 0}
         self._fh: IO[str] | None = None
         self._csv: Any = None
@@ -96,13 +99,16 @@ class RecordWriter:
                         encoding="utf-8")  # fmt: skip
         if self.path.endswith(".csv"):
             self._csv = csv.writer(self._fh)
-            self._csv.writerow([*BASE_COLUMNS, *(f"p_{c}" for c in self.classes)])
+            self._csv.writerow([*BASE_COLUMNS, *self.extra, *(f"p_{c}" for c in self.classes)])
         return self
 
     def write(self, rec: dict[str, Any]) -> None:
         assert self._fh is not None, "use RecordWriter as a context manager"
         if self._csv is not None:
-            self._csv.writerow(_csv_row(rec, self.classes))
+            row = _csv_row(rec, self.classes)
+            n = len(BASE_COLUMNS)
+            extra = ["" if rec.get(k) is None else str(rec[k]) for k in self.extra]
+            self._csv.writerow(row[:n] + extra + row[n:])
         else:
             self._fh.write(json.dumps(rec) + "\n")
         self._fh.flush()

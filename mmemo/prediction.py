@@ -134,6 +134,8 @@ class Prediction:
     model: str = "default"
     warnings: list[str] = field(default_factory=list)
     generated: str | None = None  # the raw text of a backbone model, when one was used
+    transcript: str | None = None  # the words the text head read, if any
+    transcript_source: str | None = None  # "given", or the speech recogniser ("pocketsphinx")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

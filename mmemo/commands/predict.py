@@ -19,6 +19,7 @@ examples:
   mmemo predict clips/ --out predictions.jsonl --reason
   mmemo predict 'RAVDESS/**/*.flac' --speaker-from 'Actor_(\\d+)' --out preds.csv
   mmemo predict manifest.jsonl --model runs/cue_text/final --json
+  mmemo predict talk.mp4 --timeline --asr --out talk.csv --plot plots/
 """
 
 
@@ -68,6 +69,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-face", action="store_true", help="do not use the face")
     p.add_argument("--no-voice", action="store_true", help="do not use the voice")
     p.add_argument("--no-text", action="store_true", help="do not use transcripts")
+    p.add_argument(
+        "--timeline",
+        action="store_true",
+        help="split each file into segments (speech turns from an energy voice-activity "
+        "detector; fixed windows for video without speech) and predict each; the file's answer "
+        "is the duration-weighted mean of the segments. --out gets one row per segment "
+        "(start, end) plus the file's row (segment 'all')",
+    )
+    p.add_argument(
+        "--window", type=float, default=5.0, help="fixed window length in seconds (default 5)"
+    )
+    p.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="with --timeline: write DIR/NAME.timeline.png (emotion probabilities, valence/"
+        "arousal, AU heatmap and pitch on one time axis)",
+    )
+    p.add_argument(
+        "--asr",
+        nargs="?",
+        const="pocketsphinx",
+        metavar="PATH_OR_ID",
+        help="transcribe speech for the text head where no transcript is given: bare --asr "
+        "uses pocketsphinx (the asr extra, English, offline); or name a local Whisper folder or "
+        "a cached Hugging Face id. Given transcripts are never replaced",
+    )
+    p.add_argument("--language", help="language of the speech for Whisper (e.g. en, de)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
         "--verbose",
@@ -87,6 +115,12 @@ def run(args: argparse.Namespace) -> int:
     if args.out and not args.out.endswith((".jsonl", ".csv")):
         print("error: --out must end with .jsonl or .csv", file=sys.stderr)
         return 2
+    if args.plot and not args.timeline:
+        print("error: --plot draws a timeline: add --timeline", file=sys.stderr)
+        return 2
+    if args.window <= 0:
+        print("error: --window must be positive", file=sys.stderr)
+        return 2
     try:
         items, errors = expand_inputs(args.paths, args.speaker_from, args.transcript)
     except ValueError as exc:
@@ -104,6 +138,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         predictor = Predictor.from_pretrained(args.model, modalities=modalities)
         predictor.verbose = args.verbose
+        if args.asr:
+            predictor.use_asr(args.asr, args.language)
+            if predictor.asr_note:
+                print(f"note: {predictor.asr_note}", file=sys.stderr)
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -113,9 +151,17 @@ def run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         out = None
         if args.out:
-            out = stack.enter_context(RecordWriter(args.out, label_columns(labels, predictor)))
+            extra = ("segment", "start", "end", "source") if args.timeline else ()
+            classes = label_columns(labels, predictor)
+            out = stack.enter_context(RecordWriter(args.out, classes, extra))
             for spec, reason in errors:  # every input gets its record, failed ones too
                 out.write(error_record(spec, spec, reason))
+        if args.timeline:
+            from mmemo.commands.predict_timeline import run_timelines
+
+            n_ok, n_bad = run_timelines(predictor, items, args, out)
+            failed += n_bad
+            items = []
         progress = not args.quiet and len(items) > 1  # no bar for a single file
         for item, result in predictor.predict_items(items, progress=progress):
             if isinstance(result, Prediction) and labels:
@@ -140,9 +186,11 @@ def run(args: argparse.Namespace) -> int:
                     print(f"  why:  {result.rationale}")
                     for note in result.warnings:
                         print(f"  note: {note}")
-    if args.out:
+    if out is not None:
+        n_rec = out.count["ok"] + out.count["error"]
+        what = "inputs" if args.timeline else "predicted"
         print(
-            f"wrote {n_ok + failed} records to {args.out} ({n_ok} predicted, {failed} failed)",
+            f"wrote {n_rec} records to {args.out} ({n_ok} {what}, {failed} failed)",
             file=sys.stderr,
         )
     if failed:
