@@ -68,22 +68,22 @@ class WhisperASR:
         self.name = f"whisper:{model}"
         self.language = language
         try:
-            from transformers import pipeline
+            from transformers import AutoModelForSpeechSeq2Seq, AutoProcessor, pipeline
         except ImportError as exc:  # pragma: no cover - transformers is a core dependency
             raise AsrUnavailable("Whisper needs transformers") from exc
-        try:
-            self._pipe = pipeline(
-                "automatic-speech-recognition",
-                model=str(model),
-                device="cpu",
-                model_kwargs={"local_files_only": True},
-            )
+        try:  # local folder or cache only: never a download
+            net = AutoModelForSpeechSeq2Seq.from_pretrained(str(model), local_files_only=True)
+            proc = AutoProcessor.from_pretrained(str(model), local_files_only=True)
         except (OSError, ValueError) as exc:
             raise AsrUnavailable(
                 f"cannot load the speech recogniser {str(model)!r} offline ({exc}). Give a "
                 "local Whisper folder (config.json, weights, tokenizer, preprocessor_config.json)"
                 " or an id already in the Hugging Face cache; nothing is downloaded"
             ) from exc
+        self._pipe = pipeline(
+            "automatic-speech-recognition", model=net, tokenizer=proc.tokenizer,
+            feature_extractor=proc.feature_extractor, device="cpu",
+        )  # fmt: skip
 
     def __call__(self, samples: np.ndarray) -> str:
         x = np.asarray(samples, dtype=np.float32)
