@@ -309,7 +309,19 @@ def aggregate(timeline: Timeline, notes: list[str] | None = None) -> Any:
     warnings = list(notes or [])
     if failed:
         warnings.append(f"{failed} of {len(timeline.segments)} segments could not be predicted")
-    modalities = sorted({k for r in done for k in r.prediction.modalities})
+    from mmemo.prediction import ModalityResult
+
+    views: dict[str, ModalityResult] = {}
+    for key in sorted({k for r in done for k in r.prediction.modalities}):
+        have = [(wi, r.prediction.modalities[key]) for wi, r in zip(w, done, strict=True)
+                if key in r.prediction.modalities]  # fmt: skip
+        z = sum(wi for wi, _ in have)
+        mix: dict[str, float] = {}
+        for wi, v in have:
+            for lab, p in v.probabilities.items():
+                mix[lab] = mix.get(lab, 0.0) + wi / z * p
+        weight = sum(wi * v.weight for wi, v in have) / z
+        views[key] = ModalityResult(mix, weight, f"duration-weighted over {len(have)} segments")
     return Prediction(
         id=timeline.id,
         path=timeline.path,
@@ -321,8 +333,8 @@ def aggregate(timeline: Timeline, notes: list[str] | None = None) -> Any:
         arousal=mean("arousal"),
         cues=f"{len(done)} segments; {timeline.segmentation}",
         rationale=rationale,
-        modalities={},
+        modalities=views,
         timings_s={"total": sum(r.prediction.timings_s.get("total", 0.0) for r in done)},
         model=done[0].prediction.model,
-        warnings=warnings + [f"modalities over the segments: {'+'.join(modalities)}"],
+        warnings=warnings,
     )
