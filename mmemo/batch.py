@@ -113,7 +113,8 @@ def read_done(
     """Records of an earlier run in ``path`` by id; raises :class:`ResumeError` on a mismatch.
 
     ``keep``: the fields to keep of each record (all when None; ``()`` keeps ids only, for
-    large outputs). A last line without its newline (cut by a kill) is removed from the file.
+    large outputs). A last line without its newline (cut by a kill) is removed from the file,
+    and so are records of failed inputs (``"status": "error"``), which a resumed run retries.
     """
     keep = None if keep is None else tuple(keep)
     path = Path(path)
@@ -121,6 +122,7 @@ def read_done(
         return {}
     _drop_cut_line(path)
     done: dict[str, dict[str, Any]] = {}
+    failed_lines: list[int] = []
     with path.open(encoding="utf-8") as lines:
         for n, line in enumerate(lines, start=1):
             if not line.strip():
@@ -137,8 +139,23 @@ def read_done(
                     f"{path} line {n}: cannot resume from this file: {why}. Write to another "
                     "--out, or delete the file to start again."
                 )
+            if rec.get("status", "ok") != "ok":
+                failed_lines.append(n)
+                continue
             done[str(rec["id"])] = rec if keep is None else {k: rec[k] for k in keep if k in rec}
+    if failed_lines:
+        _drop_lines(path, set(failed_lines))
     return done
+
+
+def _drop_lines(path: Path, numbers: set[int]) -> None:
+    """Rewrite ``path`` without the given 1-based line numbers (atomically)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with path.open(encoding="utf-8") as src, tmp.open("w", encoding="utf-8") as dst:
+        for n, line in enumerate(src, start=1):
+            if n not in numbers:
+                dst.write(line)
+    tmp.replace(path)
 
 
 def _drop_cut_line(path: Path) -> None:

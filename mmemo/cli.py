@@ -57,7 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        if getattr(args, "verbose", True):  # commands without --verbose, or --verbose given
+            return int(args.func(args) or 0)
+        from mmemo.quiet import quiet_process
+
+        with quiet_process():  # third-party native logs and warnings off (mmemo.quiet)
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

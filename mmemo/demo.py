@@ -2,7 +2,9 @@
 
 The page (Gradio, the optional ``demo`` extra) shows the predicted emotions with their
 probabilities, the rationale, the measured cues as text, the action-unit heatmap and the
-pitch/energy contours (matplotlib figures rendered to PNG). It runs offline: analytics are
+pitch/energy contours (matplotlib figures rendered to PNG); a file longer than
+``LONG_MEDIA_S`` gets an emotion timeline instead of one label (segments with their labels and
+transcripts, and the timeline figure of :mod:`mmemo.timeline_plot`). It runs offline: analytics are
 off, nothing is fetched from a CDN (Gradio bundles its scripts and fonts), no share link is
 made, and it listens on localhost unless told otherwise. A file that cannot be analysed shows
 its reason on the page; the server goes on.
@@ -30,6 +32,7 @@ TITLE = "mmemo: multimodal emotion reasoning"
 # Uploads above this are refused by the server (Gradio's max_file_size) and again here; every
 # upload is deleted once analysed, and Gradio's cache is swept of anything older than an hour.
 MAX_UPLOAD_MB = 200
+LONG_MEDIA_S = 15.0  # longer files get an emotion timeline (mmemo.timeline) instead of one label
 
 
 class DemoUnavailable(RuntimeError):
@@ -53,6 +56,8 @@ class DemoResult:
     au_png: bytes | None = None
     prosody_png: bytes | None = None
     error: str | None = None
+    timeline_png: bytes | None = None  # media longer than LONG_MEDIA_S: the emotion timeline
+    segments: str = ""  # one line per timeline segment
 
 
 def figure_png(fig: Any, dpi: int = 100) -> bytes:
@@ -86,16 +91,78 @@ def _prosody_png(prosody: Any) -> bytes | None:
     return figure_png(fig)
 
 
-def analyse(predictor: Any, path: str | Path, name: str | None = None) -> DemoResult:
+_ASR: list[Any] = []
+
+
+def _timeline_asr() -> Any:
+    """pocketsphinx for the timelines (loaded once), or None without the asr extra."""
+    if not _ASR:
+        from mmemo.asr import AsrUnavailable, load_asr
+
+        try:
+            _ASR.append(load_asr("pocketsphinx", "en"))
+        except AsrUnavailable:
+            _ASR.append(None)
+    return _ASR[0]
+
+
+def _analyse_long(predictor: Any, path: str | Path, name: str, out: DemoResult) -> DemoResult:
+    """The timeline of a long file: segments, their labels, the aggregate, one figure."""
+    from mmemo.data.inputs import InputItem
+    from mmemo.timeline import predict_timeline
+    from mmemo.timeline_plot import plot_timeline
+
+    saved = predictor.asr
+    if saved is None:  # transcripts per segment where the asr extra is installed
+        predictor.asr = _timeline_asr()
+    try:
+        tl = predict_timeline(predictor, InputItem(name, str(path)))
+    finally:
+        predictor.asr = saved
+    lines = []
+    for r in tl.segments:
+        span = f"{r.segment.start:6.1f}-{r.segment.end:6.1f} s"
+        if r.prediction is None:
+            lines.append(f"{span}  error: {r.error}")
+            continue
+        p = r.prediction
+        words = f'  "{p.transcript}"' if p.transcript else ""
+        lines.append(f"{span}  {p.emotion} {p.probabilities[p.emotion]:.2f}{words}")
+    out.segments = "\n".join(lines)
+    if tl.overall is None:
+        out.error = f"{name}: no segment could be predicted ({tl.segmentation})"
+        return out
+    o = tl.overall
+    out.emotion, out.probabilities = o.emotion, dict(o.probabilities)
+    out.summary = f"{name}: {len(tl.segments)} segments; " + o.summary().split(": ", 1)[1]
+    out.rationale, out.cues = o.rationale, o.cues
+    out.timeline_png = figure_png(plot_timeline(tl))
+    return out
+
+
+def analyse(
+    predictor: Any, path: str | Path, name: str | None = None, long_s: float = LONG_MEDIA_S
+) -> DemoResult:
     """Predict one file and draw its cue plots; never raises (errors go in ``.error``).
 
     ``name`` is how the file is called in messages (an upload's own name, not its temp path).
+    Files longer than ``long_s`` seconds get an emotion timeline (segments and their plot).
     """
     from mmemo.encoders.pipeline import extract_cues
+    from mmemo.media import MediaError, probe
     from mmemo.predict import AU_FPS
 
     name = name or Path(path).name
     out = DemoResult(path=str(path))
+    try:
+        if predictor.backbone is None and probe(path).duration > long_s:
+            return _analyse_long(predictor, path, name, out)
+    except MediaError as exc:
+        out.error = f"{name}: {exc.reason}"
+        return out
+    except Exception as exc:
+        out.error = f"{name}: timeline failed ({type(exc).__name__}: {exc})"
+        return out
     try:
         pred = predictor.predict(path)
     except ValueError as exc:  # Predictor.predict names the file; show the upload's name
@@ -146,11 +213,19 @@ def make_samples(out_dir: str | Path) -> dict[str, Path]:
     except (ToolMissing, RuntimeError) as exc:
         print(f"demo: no sample clips ({exc}); upload files instead")
         return {}
-    return {
+    from mmemo.data.samples import three_emotion_speech
+
+    samples = {
         "sample clip (face + speech, video)": made["clip"],
         "sample speech (audio only)": made["speech"],
         "sample face (image)": made["image"],
     }
+    try:
+        long = three_emotion_speech(Path(out_dir) / "sample_three_emotions.wav")
+        samples["sample long speech (happy, sad, angry; 60 s timeline)"] = long
+    except (ToolMissing, RuntimeError) as exc:
+        print(f"demo: no long sample ({exc})")
+    return samples
 
 
 def _import_gradio() -> Any:
@@ -187,10 +262,10 @@ def build_app(
             name = sample
             r = analyse(predictor, str(samples[sample]), name)
         else:
-            empty = (None, "", "", "", None, None)
+            empty = (None, "", "", "", None, None, "", None)
             return ("**Error:** choose a sample or upload a file first.", *empty)
         if r.error and not r.emotion:
-            return (f"**Error:** {r.error}", None, "", "", "", None, None)
+            return (f"**Error:** {r.error}", None, "", "", "", None, None, r.segments, None)
         status = f"**Predicted: {r.emotion}** ({name})"
         if r.error:
             status += f"\n\n**Error:** {r.error}"
@@ -203,6 +278,8 @@ def build_app(
             r.cues,
             _png_image(r.au_png),
             _png_image(r.prosody_png),
+            r.segments,
+            _png_image(r.timeline_png),
         )
 
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(600, 3600)) as app:
@@ -241,10 +318,18 @@ def build_app(
             prosody = gr.Image(
                 label="Pitch and energy", type="pil", buttons=buttons, elem_id="prosody-plot"
             )
+        segments = gr.Textbox(
+            label=f"Timeline segments (files longer than {LONG_MEDIA_S:g} s)", lines=4,
+            elem_id="segments",
+        )  # fmt: skip
+        timeline = gr.Image(
+            label="Emotion timeline: probabilities, valence/arousal, AUs and pitch over time",
+            type="pil", buttons=buttons, elem_id="timeline-plot",
+        )  # fmt: skip
         button.click(
             run,
             inputs=[sample, upload],
-            outputs=[status, label, summary, rationale, cues, au, prosody],
+            outputs=[status, label, summary, rationale, cues, au, prosody, segments, timeline],
             api_name=False,
         )
     return app

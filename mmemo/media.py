@@ -14,6 +14,7 @@ Shapes and units: audio samples are float32 in [-1, 1], shape ``[n]`` (mono) or
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -56,9 +57,31 @@ class MediaInfo:
     n_frames: int | None = None
     sample_rate: int | None = None
     channels: int | None = None
+    # Each stream's own length (a clip's audio often ends before its picture); ``duration``
+    # is the longest. None when the file lacks that stream.
+    video_duration: float | None = None
+    audio_duration: float | None = None
+    # Degrees clockwise a player turns the stored picture (display matrix; phone clips):
+    # 0, 90, 180 or 270. ``width``/``height`` are as displayed, i.e. after the rotation.
+    rotation: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def notes(self) -> list[str]:
+        """What a user should know about how this file is read (empty for ordinary files)."""
+        out = []
+        if (
+            self.has_video and self.audio_duration is not None and self.video_duration
+            and self.audio_duration < self.video_duration - 0.25
+        ):  # fmt: skip
+            out.append(
+                f"the audio track ends at {self.audio_duration:.2f} s, before the picture "
+                f"({self.video_duration:.2f} s): the voice covers only that part"
+            )
+        if self.rotation:
+            out.append(f"the video is stored rotated: frames were turned {self.rotation} degrees")
+        return out
 
 
 @dataclass
@@ -128,20 +151,71 @@ def _open_av(p: Path):
         raise MediaError(p, f"cannot open media ({exc})") from exc
 
 
-def _stream_duration(stream, container) -> float:
+def _declared_duration(stream) -> float | None:
+    """A stream's own length in seconds as the container declares it, or None."""
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return container.duration / 1_000_000.0
-    return 0.0
+    tag = (stream.metadata or {}).get("DURATION") or (stream.metadata or {}).get("duration")
+    if tag:  # Matroska/WebM write "HH:MM:SS.nnnnnnnnn" per stream
+        try:
+            h, m, sec = str(tag).split(":")
+            return int(h) * 3600 + int(m) * 60 + float(sec)
+        except ValueError:
+            return None
+    return None
+
+
+def _stream_durations(p: Path, container, streams: list) -> list[float]:
+    """Each stream's length: declared, else measured by demuxing (no decoding), else the
+    container's. Live-written WebM (browser MediaRecorder) declares none at all."""
+    out = [_declared_duration(s) for s in streams]
+    if any(d is None for d in out):
+        ends: dict[int, float] = {}
+        wanted = {s.index for s, d in zip(streams, out, strict=True) if d is None}
+        with _open_av(p) as scan:  # a fresh demuxer: the caller's keeps its position
+            try:
+                for packet in scan.demux(*[s for s in scan.streams if s.index in wanted]):
+                    if packet.pts is None or packet.time_base is None:
+                        continue
+                    t = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                    ends[packet.stream.index] = max(ends.get(packet.stream.index, 0.0), t)
+            except Exception:  # a damaged tail: keep what was measured
+                pass
+        whole = container.duration / 1_000_000.0 if container.duration is not None else 0.0
+        out = [
+            d if d is not None else ends.get(s.index, whole)
+            for s, d in zip(streams, out, strict=True)
+        ]
+    return [float(d) for d in out]
+
+
+def _rotation(container, stream) -> int:
+    """Clockwise display rotation of a video stream, from its first frame's display matrix."""
+    try:
+        for frame in container.decode(stream):
+            return int(round(float(frame.rotation or 0.0) / 90.0)) * 90 % 360
+    except Exception:  # undecodable first frame: the frame readers will say why
+        return 0
+    return 0
 
 
 # --------------------------------------------------------------------------- probe
 
 
 def probe(path: str | Path) -> MediaInfo:
-    """Duration, frame rate, size and which streams a file has, without decoding it."""
+    """Duration, frame rate, size, rotation and which streams a file has.
+
+    Nothing is decoded except a video's first frame (its display matrix holds the rotation).
+    Results are cached per file path, size and modification time.
+    """
     p = _check_file(path)
+    st = p.stat()
+    return _probe_cached(str(p), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _probe_cached(path: str, size: int, mtime_ns: int) -> MediaInfo:
+    p = Path(path)
     kind = media_kind(p)
     if kind == "image":
         img = read_image(p)
@@ -156,27 +230,16 @@ def probe(path: str | Path) -> MediaInfo:
         if info is not None:
             if info.frames <= 0:
                 raise MediaError(p, "audio file holds no samples")
+            seconds = info.frames / info.samplerate
             return MediaInfo(
-                str(p), "audio", info.frames / info.samplerate, False, True,
-                sample_rate=int(info.samplerate), channels=int(info.channels),
+                str(p), "audio", seconds, False, True, sample_rate=int(info.samplerate),
+                channels=int(info.channels), audio_duration=seconds,
             )  # fmt: skip
     with _open_av(p) as container:
         v = container.streams.video[0] if container.streams.video else None
         a = container.streams.audio[0] if container.streams.audio else None
         if v is None and a is None:
             raise MediaError(p, "no audio or video stream in the file")
-        duration = 0.0
-        fps = width = height = n_frames = None
-        if v is not None:
-            duration = _stream_duration(v, container)
-            rate = v.average_rate or v.guessed_rate
-            fps = float(rate) if rate else None
-            width, height = v.codec_context.width, v.codec_context.height
-            n_frames = v.frames or (round(duration * fps) if fps else None)
-        sr = ch = None
-        if a is not None:
-            sr, ch = a.codec_context.sample_rate, a.codec_context.channels
-            duration = max(duration, _stream_duration(a, container))
         if kind == "audio" and a is None:
             raise MediaError(p, "no audio stream in the file")
         fmt = container.format.name or ""
@@ -184,9 +247,27 @@ def probe(path: str | Path) -> MediaInfo:
             raise MediaError(
                 p, f"the file holds a still image ({fmt}), not a {kind}: wrong extension?"
             )
+        present = [s for s in (v, a) if s is not None]
+        lengths = dict(
+            zip([s.type for s in present], _stream_durations(p, container, present), strict=True)
+        )
+        fps = width = height = n_frames = None
+        rotation = 0
+        if v is not None:
+            rate = v.average_rate or v.guessed_rate
+            fps = float(rate) if rate else None
+            width, height = v.codec_context.width, v.codec_context.height
+            n_frames = v.frames or (round(lengths["video"] * fps) if fps else None)
+            rotation = _rotation(container, v)
+            if rotation in (90, 270):
+                width, height = height, width
+        sr = ch = None
+        if a is not None:
+            sr, ch = a.codec_context.sample_rate, a.codec_context.channels
         return MediaInfo(
-            str(p), "video" if v is not None else "audio", duration, v is not None, a is not None,
-            fps, width, height, n_frames, sr, ch,
+            str(p), "video" if v is not None else "audio", max(lengths.values()), v is not None,
+            a is not None, fps, width, height, n_frames, sr, ch, lengths.get("video"),
+            lengths.get("audio"), rotation,
         )  # fmt: skip
 
 
@@ -328,8 +409,10 @@ def read_audio(
 
 
 def _check_complete(p: Path, got: float, start: float, end: float | None) -> None:
-    """Raise when a container declares much more audio than could be decoded (a cut file)."""
-    declared = probe(p).duration
+    """Raise when the audio stream declares much more audio than could be decoded (a cut
+    file). The audio stream's own length counts, not the container's: a clip's audio may
+    end before its picture, which players accept and so does this reader."""
+    declared = probe(p).audio_duration or 0.0
     want = (declared if end is None else min(end, declared)) - start
     if want > 0.2 and got < 0.9 * want - 0.05:
         raise MediaError(
@@ -352,7 +435,8 @@ def iter_audio(
     info = probe(path)
     if not info.has_audio:
         raise MediaError(path, "no audio track in the file")
-    n_windows = max(1, math.ceil(info.duration / window - 1e-9))
+    length = info.audio_duration if info.audio_duration is not None else info.duration
+    n_windows = max(1, math.ceil(length / window - 1e-9))
     for i in range(n_windows):
         t0 = i * window
         try:
@@ -430,68 +514,17 @@ def read_frames(
         times = sample_times(info.duration, num_frames, fps, start, end)
     times = np.asarray(times, dtype=np.float64)
     width, height = _target_size(info.width, info.height, max_side)
+    from mmemo.video_decode import read_frames_av, read_frames_decord
+
+    if info.rotation:  # decord ignores the display matrix: PyAV decodes, numpy turns
+        return read_frames_av(p, times, width, height, info)
     try:
-        return _read_frames_decord(p, times, width, height, info)
-    except MediaError:
+        return read_frames_decord(p, times, width, height, info)
+    except Exception as exc:  # any decord failure (open, seek, decode): PyAV may read it
+        first = exc
+    try:
+        return read_frames_av(p, times, width, height, info)
+    except MediaError as exc:
+        if isinstance(first, MediaError):  # both failed: decord's message is the more precise
+            raise first from exc
         raise
-    except Exception:  # decord failed to open or seek this container: PyAV can
-        return _read_frames_av(p, times, width, height, info)
-
-
-def _read_frames_decord(p: Path, times: np.ndarray, width: int, height: int, info: MediaInfo):
-    import decord
-
-    try:
-        vr = decord.VideoReader(str(p), ctx=decord.cpu(0), width=width, height=height)
-    except decord.DECORDError as exc:
-        raise RuntimeError(str(exc)) from exc
-    n = len(vr)
-    if n == 0:
-        raise MediaError(p, "video stream holds no frames")
-    fps = float(vr.get_avg_fps()) or float(info.fps)
-    idx = np.clip(np.floor(times * fps + 1e-6).astype(np.int64), 0, n - 1)
-    if idx.size == 0:
-        return Frames(np.zeros((0, height, width, 3), np.uint8), np.zeros(0), fps, idx)
-    try:
-        frames = vr.get_batch(idx.tolist()).asnumpy()
-    except decord.DECORDError as exc:
-        detail = str(exc).strip().splitlines()[-1].split(": ")[-1][:120]
-        raise MediaError(
-            p,
-            f"corrupt or truncated video data: decoding frames up to {times.max():.2f} s failed ({detail})",
-        ) from exc
-    stamps = vr.get_frame_timestamp(idx.tolist())[:, 0].astype(np.float64)
-    return Frames(frames, stamps, fps, idx)
-
-
-def _read_frames_av(p: Path, times: np.ndarray, width: int, height: int, info: MediaInfo):
-    """Seek to each wanted time and decode forward to it (used when decord fails)."""
-    import av
-
-    out, stamps, idx = [], [], []
-    container = _open_av(p)
-    try:
-        stream = container.streams.video[0]
-        fps = float(info.fps)
-        for t in times:
-            container.seek(int(t * 1_000_000), backward=True, any_frame=False)
-            chosen = None
-            for frame in container.decode(stream):
-                ft = float(frame.pts * frame.time_base) if frame.pts is not None else t
-                chosen = (frame, ft)
-                if ft + 0.5 / fps >= t:
-                    break
-            if chosen is None:
-                continue
-            frame, ft = chosen
-            out.append(frame.to_ndarray(format="rgb24", width=width, height=height))
-            stamps.append(ft)
-            idx.append(int(round(ft * fps)))
-    except av.error.FFmpegError as exc:
-        raise MediaError(p, f"corrupt or truncated video data ({exc})") from exc
-    finally:
-        container.close()
-    if times.size and not out:
-        raise MediaError(p, "no video frame could be decoded")
-    frames = np.stack(out) if out else np.zeros((0, height, width, 3), np.uint8)
-    return Frames(frames, np.asarray(stamps), float(info.fps), np.asarray(idx, dtype=np.int64))

@@ -33,6 +33,7 @@ __all__ = [
     "sentiment_waf",
     "war_uar",
     "weighted_f1",
+    "word_error_rate",
 ]
 
 MODES = ("parity", "strict")
@@ -533,3 +534,31 @@ def reasoning_consistency(
                     break
     counts = Counter(ws.map(a, 1) in mentioned for a in labels)
     return counts[True] / len(labels)
+
+
+def word_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
+    """Corpus word error rate: (substitutions + deletions + insertions) / reference words.
+
+    Words are lowercased and stripped of punctuation; the edit distance is summed over the
+    pairs before dividing (the usual corpus WER, not a mean of per-sentence rates).
+
+    >>> word_error_rate(["the cat sat"], ["the cat sat down"])
+    0.3333333333333333
+    """
+
+    def words(text: str) -> list[str]:
+        return re.sub(r"[^\w\s']", " ", str(text).lower()).split()
+
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
+    errors = total = 0
+    for ref, hyp in zip(references, hypotheses, strict=True):
+        r, h = words(ref), words(hyp)
+        row = list(range(len(h) + 1))
+        for i, rw in enumerate(r, start=1):
+            prev, row[0] = row[0], i
+            for j, hw in enumerate(h, start=1):
+                prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (rw != hw))
+        errors += row[-1]
+        total += len(r)
+    return errors / total if total else 0.0

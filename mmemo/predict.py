@@ -66,6 +66,8 @@ class _Measured:
     face_probs: np.ndarray | None = None  # [8] mean over frames with a face
     face_detail: str = ""
     text_probs: np.ndarray | None = None
+    transcript: str | None = None  # the words the text head read
+    transcript_source: str | None = None  # "given" or the recogniser's name ("pocketsphinx")
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
@@ -84,8 +86,12 @@ class Predictor:
         modalities: Iterable[str] = MODALITIES,
         weights: dict[str, float] | None = None,
         name: str = "default",
+        verbose: bool = False,
     ) -> None:
         self.voice, self.face, self.text, self.backbone = voice, face, text, backbone
+        self.verbose = verbose  # False: third-party native logs silenced (mmemo.quiet)
+        self.asr: Any = None  # a speech recogniser (mmemo.asr); set with use_asr()
+        self.asr_note: str | None = None  # why transcripts are not made, when asked for
         self._executor: Any = None  # the voice-feature thread, made at first use
         self.modalities = set(modalities)
         self.weights = dict(self._reliability_weights(), **(weights or {}))
@@ -152,6 +158,18 @@ class Predictor:
         made.spec = (str(model), tuple(sorted(mods)))
         return made
 
+    def use_asr(self, spec: str | None = "pocketsphinx", language: str | None = None) -> None:
+        """Transcribe speech for the text head where no transcript is given (:mod:`mmemo.asr`).
+
+        When the recogniser cannot be loaded (e.g. the ``asr`` extra is missing), predictions
+        go on without transcripts and each says why."""
+        from mmemo.asr import AsrUnavailable, load_asr
+
+        try:
+            self.asr, self.asr_note = load_asr(spec, language), None
+        except AsrUnavailable as exc:
+            self.asr, self.asr_note = None, f"transcripts were not made: {exc}"
+
     # ------------------------------------------------------------------ predicting
     def predict(self, path: str | Path, speaker: str | None = None, transcript: str | None = None):
         """Predict one file; raises ``ValueError`` naming the file when it cannot be predicted."""
@@ -198,13 +216,16 @@ class Predictor:
             except Exception:  # a failed batch is retried item by item in _measure
                 probs = [None] * len(texts)
         share = (time.perf_counter() - t0) / max(1, len(texts))
+        from mmemo.quiet import silenced
+
         out, k = [], 0
         for it in items:
-            if it.transcript and "text" in self.modalities and self.text is not None:
-                out.append(self._measure(it, probs[k], share))
-                k += 1
-            else:
-                out.append(self._measure(it))
+            with silenced(not self.verbose):  # MediaPipe / TF Lite native logs
+                if it.transcript and "text" in self.modalities and self.text is not None:
+                    out.append(self._measure(it, probs[k], share))
+                    k += 1
+                else:
+                    out.append(self._measure(it))
         return out
 
     def _measure(self, item: InputItem, text: Any = None, text_s: float = 0.0) -> _Measured:
@@ -215,7 +236,11 @@ class Predictor:
         try:
             if item.path:
                 self._measure_media(m)
-            if item.transcript and "text" in self.modalities and self.text is not None:
+            if item.transcript:
+                m.transcript, m.transcript_source = item.transcript, "given"
+            elif item.path and "text" in self.modalities:
+                self._transcribe(m)
+            if m.transcript and "text" in self.modalities and self.text is not None:
                 t0 = time.perf_counter()
                 if isinstance(text, str):  # the batch already found the text head unusable
                     m.warnings.append(text)
@@ -223,7 +248,7 @@ class Predictor:
                     m.text_probs = np.asarray(text)
                 else:
                     try:
-                        m.text_probs = self.text.predict_proba([item.transcript])[0]
+                        m.text_probs = self.text.predict_proba([m.transcript])[0]
                     except HeadError as exc:  # the optional MiniLM wheel is not installed
                         m.warnings.append(f"text not used: {exc}")
                 m.timings["text"] = time.perf_counter() - t0 + text_s
@@ -242,6 +267,7 @@ class Predictor:
 
         path = m.item.path
         info = probe(path)
+        m.warnings.extend(info.notes())  # e.g. the audio ends before the picture; rotation
         t0 = time.perf_counter()
         m.cues = extract_cues(
             path,
@@ -282,6 +308,23 @@ class Predictor:
                 )
         if pending is not None:
             pending.result()  # re-raises the voice path's error, as the serial path would
+
+    def _transcribe(self, m: _Measured) -> None:
+        """The recogniser's transcript of a file's speech (never over a given transcript)."""
+        from mmemo.media import probe, read_audio
+
+        if self.asr is None:
+            if self.asr_note:
+                m.warnings.append(self.asr_note)
+            return
+        speech = m.cues is not None and m.cues.prosody is not None and not m.cues.prosody.empty
+        if not (probe(m.item.path).has_audio and speech):
+            return
+        t0 = time.perf_counter()
+        text = self.asr(read_audio(m.item.path, sample_rate=16000).samples)
+        m.timings["asr"] = time.perf_counter() - t0
+        if text:
+            m.transcript, m.transcript_source = text, self.asr.name
 
     def _worker(self) -> Any:
         """One background thread for the voice features (made at first use)."""
@@ -375,6 +418,8 @@ class Predictor:
             timings_s=timings,
             model=self.name,
             warnings=m.warnings,
+            transcript=m.transcript,
+            transcript_source=m.transcript_source,
         )
 
     def _view(self, key: str, labels, probs, detail: str) -> ModalityResult:
@@ -388,8 +433,8 @@ class Predictor:
             from mmemo.media import media_kind
 
             row[media_kind(m.item.path)] = m.item.path
-        if m.item.transcript:
-            row["transcript"] = m.item.transcript
+        if m.transcript:
+            row["transcript"] = m.transcript
         if m.cues is not None and not row.get("cues"):
             # a manifest's own cue text is the text the model was trained on: keep it
             row["cues"] = m.cues.describe()
@@ -464,7 +509,7 @@ def _why_empty(m: _Measured) -> str:
         reasons.append(cues.prosody.reason or "no speech")
     if cues is not None and cues.face is None and cues.prosody is None:
         reasons.append("no face or voice could be measured in this file")
-    if not m.item.transcript:
+    if not m.transcript:
         reasons.append("no transcript")
     reasons += m.warnings
     return "; ".join(r for r in reasons if r)
@@ -509,7 +554,7 @@ def _fused_answer(
                 "the fused answer was made less confident"
             )
     if m.cues is None:
-        return fused, emotion, f"From the transcript only: {m.item.transcript!r}.", conflict
+        return fused, emotion, f"From the transcript only: {m.transcript!r}.", conflict
     rationale = grounded_rationale(m.cues, emotion)
     if not supporting_cues(m.cues, emotion):
         pushed = contributions(probs, weights, emotion)
@@ -523,5 +568,5 @@ def _fused_answer(
                 f"probability is capped at {UNSUPPORTED_MAX:.2f}."
             )
         elif driver == "text":
-            rationale += f" The answer comes from the transcript: {m.item.transcript!r}."
+            rationale += f" The answer comes from the transcript: {m.transcript!r}."
     return fused, emotion, rationale, conflict

@@ -93,6 +93,8 @@ class Prediction:
     generated: str | None = None  # the raw text of a backbone model, when one was used
     # Jensen-Shannon divergence (bits) between the face and voice heads, when both were used
     disagreement: float | None = None
+    transcript: str | None = None  # the words the text head read, if any
+    transcript_source: str | None = None  # "given", or the speech recogniser ("pocketsphinx")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -57,6 +57,7 @@ def build_media(root: Path) -> Path:
     ffmpeg("-i", str(speech), "-ar", "8000", str(root / "speech_8k.wav"))
     ffmpeg("-i", str(speech), "-ar", "96000", "-ac", "2", str(root / "speech_stereo_96k.wav"))
     tone(root / "short_0.2s.wav", 0.2, 16000)
+    build_real_world(root, img, speech)
     # broken variants (see BROKEN)
     (root / "empty.wav").write_bytes(b"")
     (root / "empty.mp4").write_bytes(b"")
@@ -73,3 +74,30 @@ def build_media(root: Path) -> Path:
     (root / "notes.txt").write_text("unsupported type\n")
     (root / "a_folder.mp4").mkdir(exist_ok=True)
     return root
+
+
+def build_real_world(root: Path, img: Path, speech: Path) -> None:
+    """Files every player plays that a strict reader gets wrong (issue 14).
+
+    - ``short_audio.mp4``: 6 s of picture, the 3.8 s sentence as its only audio (no padding).
+    - ``vp9_opus.webm``: VP9 + Opus (the browser format), audio shorter than the picture.
+    - ``vp9_live.webm``: the same written as a live stream (no duration, no cues), as a
+      browser's MediaRecorder writes it; decord cannot open it.
+    - ``rotated.mp4``: a phone-style portrait clip stored on its side (640x480) with a
+      display matrix saying "rotate 90 degrees clockwise"; ``portrait.mp4`` is the upright one.
+    """
+    face_video(root / "portrait.mp4", img, speech, seconds=3.0, size="480x640")
+    sideways = root / "sideways.mp4"
+    ffmpeg("-i", str(root / "portrait.mp4"), "-vf", "transpose=2", "-c:v", "libx264",
+           "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "copy", str(sideways))  # fmt: skip
+    ffmpeg(
+        "-i", str(sideways), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(root / "rotated.mp4")
+    )
+    six = face_video(root / "face_6s.mp4", img, None, seconds=6.0)
+    mux = ["-i", str(six), "-i", str(speech), "-map", "0:v", "-map", "1:a"]
+    ffmpeg(*mux, "-c:v", "copy", "-c:a", "aac", str(root / "short_audio.mp4"))
+    vp9 = ["-vf", "scale=320:240", "-c:v", "libvpx-vp9", "-b:v", "150k", "-deadline", "realtime",
+           "-cpu-used", "8", "-c:a", "libopus"]  # fmt: skip
+    ffmpeg(*mux, *vp9, str(root / "vp9_opus.webm"))
+    webm = str(root / "vp9_opus.webm")
+    ffmpeg("-i", webm, "-c", "copy", "-live", "1", "-f", "webm", str(root / "vp9_live.webm"))

@@ -81,6 +81,20 @@ def test_analyse_audio_has_no_face_plot_and_image_no_pitch_plot(sample, predicto
     assert image.error is None and image.prosody_png is None and _is_png(image.au_png)
 
 
+def test_analyse_long_file_shows_the_timeline(tmp_path, predictor):
+    from mmemo.data.samples import three_emotion_speech
+    from mmemo.demo import analyse
+
+    long = three_emotion_speech(tmp_path / "long.wav")
+    r = analyse(predictor, long, name="talk.wav")
+    assert r.error is None and _is_png(r.timeline_png)
+    lines = r.segments.splitlines()
+    assert len(lines) == 3 and r.summary.startswith("talk.wav: 3 segments")
+    assert "duration-weighted" in r.rationale
+    short = analyse(predictor, tmp_path / "long.wav", long_s=120.0)  # under the limit: one label
+    assert short.timeline_png is None and short.segments == ""
+
+
 def test_analyse_reports_a_bad_file_by_its_shown_name(tmp_path, predictor):
     from mmemo.demo import analyse
 
@@ -250,6 +264,15 @@ def test_demo_page_predicts_uploaded_clip(tmp_path, sample):
             assert "broken.mp4" in status, status
             assert "Predicted" not in status
             assert proc.poll() is None, "the server died on a bad file"
+
+            # a long file: the emotion timeline (segments and their figure)
+            from mmemo.data.samples import three_emotion_speech
+
+            long = three_emotion_speech(tmp_path / "long_talk.wav")
+            status = _predict(driver, url, long, "Predicted:", timeout=120)
+            WebDriverWait(driver, 20).until(lambda d: _plot_width(d, "timeline-plot") > 100)
+            seg = driver.find_element(By.CSS_SELECTOR, "#segments textarea")
+            assert len(seg.get_attribute("value").splitlines()) == 3
 
             # no upload: the sample chosen in the list (the generated clip) is predicted
             status = _predict(driver, url, None, "Predicted:")

@@ -136,7 +136,11 @@ def test_batch_goes_on_past_bad_files(media_dir, tmp_path, capsys):
     assert "notes.txt: unsupported file type" in err
     assert "empty.wav: empty file" in err
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert sorted(r["path"].rsplit("/", 1)[1] for r in rows) == ["face.png", "speech.wav"]
+    ok = sorted(r["path"].rsplit("/", 1)[1] for r in rows if r["status"] == "ok")
+    assert ok == ["face.png", "speech.wav"]
+    failed = {r["path"].rsplit("/", 1)[1]: r["error"] for r in rows if r["status"] == "error"}
+    assert len(rows) == 7 and failed["garbage.mp4"].startswith("corrupt")
+    assert failed["notes.txt"].startswith("unsupported file type")
     assert "5 input(s) failed, 2 predicted" in err
 
 
@@ -151,7 +155,15 @@ def test_csv_output_and_manifest_input(media_dir, tmp_path, capsys):
     out = tmp_path / "p.csv"
     assert main(["predict", str(manifest), "--out", str(out), "--quiet", "--allow-outside"]) == 1
     rows = list(csv.DictReader(out.open()))
-    assert [r["id"] for r in rows] == ["face"] and rows[0]["emotion"] == "happy"
+    assert [r["status"] for r in rows] == ["error", "ok"]  # manifest errors come first
+    assert "media file not found" in rows[0]["error"] and rows[0]["emotion"] == ""
+    assert rows[1]["id"] == "face" and rows[1]["emotion"] == "happy"
+    probs = {k[2:]: float(v) for k, v in rows[1].items() if k.startswith("p_")}
+    assert set(probs) >= {"happy", "sad", "angry", "neutral"}
+    assert max(probs, key=probs.get) == "happy" and sum(probs.values()) == pytest.approx(
+        1, abs=2e-3
+    )
+    assert float(rows[1]["probability"]) == probs["happy"]
     assert "media file not found" in capsys.readouterr().err
 
 

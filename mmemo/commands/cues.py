@@ -3,7 +3,9 @@
 For each file (directories are searched recursively for media extensions) it prints the
 compact cue description, or with ``--json`` one JSON object per line. With ``--out DIR`` it
 writes ``NAME.cues.json`` plus plots: ``NAME.au.png`` (AU intensity heatmap over time) and
-``NAME.prosody.png`` (pitch and energy contours). A file that fails is reported with its
+``NAME.prosody.png`` (pitch and energy contours). ``--csv`` writes the per-frame action units
+in the OpenFace 2.x CSV layout (``NAME.csv`` in ``--out``, or on stdout for one file), which
+``mmemo.encoders.au.read_openface_csv`` and OpenFace-based tools read. A file that fails is reported with its
 path and the reason and the batch goes on; the exit code is then 1.
 
 Resume: with ``--out DIR``, a file whose ``NAME.cues.json`` is already there is skipped (each
@@ -31,12 +33,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="FILE|DIR", help="media files or folders")
     p.add_argument("--out", type=Path, help="folder for NAME.cues.json and PNG plots")
     p.add_argument("--json", action="store_true", help="print JSON lines instead of text")
+    p.add_argument(
+        "--csv",
+        action="store_true",
+        help="per-frame action units in the OpenFace 2.x CSV layout (frame, face_id, "
+        "timestamp, confidence, success, pose_R*, AUxx_r, AUxx_c): NAME.csv in --out, or on "
+        "stdout for a single file without --out. Tools built for OpenFace read it",
+    )
     p.add_argument("--no-face", action="store_true", help="skip facial action units")
     p.add_argument("--no-prosody", action="store_true", help="skip speech prosody")
     p.add_argument(
         "--au-fps", type=float, default=10.0, help="frames per second sampled for AUs (10)"
     )
     p.add_argument("--gender", choices=("male", "female"), help="norm for the prosody levels")
+    p.add_argument(
+        "--verbose", action="store_true", help="let third-party native logs and warnings through"
+    )
     p.set_defaults(func=run)
 
 
@@ -119,6 +131,15 @@ def _check_run(out_dir: Path, settings: dict) -> str | None:
     return None
 
 
+def _write_openface(cues, path: Path, out: Path | None) -> None:
+    from mmemo.encoders.openface_csv import write_openface_csv
+    from mmemo.media import MediaError
+
+    if cues.face is None:
+        raise MediaError(path, "--csv writes facial action units: this file has no picture")
+    write_openface_csv(cues.face, out if out is not None else sys.stdout)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.no_face and args.no_prosody:
         print("mmemo cues: --no-face and --no-prosody leave nothing to measure", file=sys.stderr)
@@ -132,6 +153,9 @@ def run(args: argparse.Namespace) -> int:
     from mmemo.media import MediaError
 
     files, errors = collect_media(args.inputs)
+    if args.csv and args.out is None and len(files) + len(errors) > 1:
+        print("mmemo cues: --csv with several inputs needs --out DIR", file=sys.stderr)
+        return 2
     for item, reason in errors:
         print(f"error: {item}: {reason}", file=sys.stderr)
     if args.out is not None:
@@ -162,8 +186,13 @@ def run(args: argparse.Namespace) -> int:
                 path, face=not args.no_face, prosody=not args.no_prosody,
                 au_fps=args.au_fps, gender=args.gender,
             )  # fmt: skip
+            if args.csv:  # before NAME.cues.json, which marks a file done for resume
+                csv_out = args.out / f"{name}.csv" if args.out is not None else None
+                _write_openface(cues, path, csv_out)
             if args.out is not None:
                 _write_outputs(cues, args.out, name)
+            elif args.csv:
+                continue  # the CSV is the output on stdout
         except MediaError as exc:
             failed += 1
             tqdm.write(f"error: {exc.path}: {exc.reason}", file=sys.stderr)

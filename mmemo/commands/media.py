@@ -16,9 +16,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="media_command", metavar="ACTION", required=True)
     p = sub.add_parser(
         "probe",
-        help="duration, fps, size and streams of media files",
-        description="Print what each file holds. Unreadable files are reported with the reason; "
-        "the others are still probed. Exit code 1 when any file failed.",
+        help="duration, fps, size, rotation and streams of media files",
+        description="Print what each file holds: kind, duration, displayed size and frame rate, "
+        "rotation (phone clips' display matrix, applied when frames are read), audio rate and "
+        "channels, and where the audio track ends when it is shorter than the picture. "
+        "Unreadable files are reported with the reason; the others are still probed. "
+        "Exit code 1 when any file failed.",
     )
     p.add_argument("paths", nargs="+", help="media files")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -52,8 +55,13 @@ def run_probe(args: argparse.Namespace) -> int:
             if info.has_video and info.width:
                 fps = f" @ {info.fps:.2f} fps" if info.fps else ""
                 parts.append(f"{info.width}x{info.height}{fps}")
+            if info.rotation:
+                parts.append(f"rotated {info.rotation} degrees clockwise for display")
             if info.has_audio and info.sample_rate:
                 parts.append(f"audio {info.sample_rate} Hz x{info.channels}")
+            a_end, v_end = info.audio_duration, info.video_duration
+            if info.has_video and a_end is not None and v_end and a_end < v_end - 0.25:
+                parts.append(f"audio ends at {a_end:.2f} s")
             print(f"{path}: {', '.join(parts)}")
     return 1 if failed else 0
 

@@ -92,15 +92,20 @@ def _read(path: Path, column: str) -> dict[str, str]:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)
             fields = next(reader, [])
-            if "name" not in fields or column not in fields:
+            # 'mmemo predict --out x.csv' names its rows by 'id'
+            key = "name" if "name" in fields else "id" if "id" in fields else None
+            if key is None or column not in fields:
                 raise _InputError(
-                    f"{path}: needs columns 'name' and {column!r} (has {fields}); "
+                    f"{path}: needs columns 'name' (or 'id') and {column!r} (has {fields}); "
                     "choose the label column with --column"
                 )
             table = list(reader)
+            if "status" in fields:  # failed inputs of mmemo predict: missing predictions
+                i_status = fields.index("status")
+                table = [r for r in table if len(r) <= i_status or r[i_status] in ("", "ok")]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise _InputError(f"{path}: not a readable CSV ({exc})") from exc
-    i_name, i_col, width = fields.index("name"), fields.index(column), len(fields)
+    i_name, i_col, width = fields.index(key), fields.index(column), len(fields)
     table = [r for r in table if r]  # blank lines
     short = next((i for i, r in enumerate(table) if len(r) < width), None)
     if short is not None:
@@ -132,6 +137,8 @@ def _read_jsonl(path: Path, column: str) -> dict[str, str]:
             name = str(row.get("id") or "").strip()
             if not name:
                 raise _InputError(f"{path} line {i}: no 'id'")
+            if row.get("status", "ok") != "ok":
+                continue  # a failed input of mmemo predict: a missing prediction
             if column not in row:
                 keys = ", ".join(sorted(k for k in row if k != "id"))
                 raise _InputError(

@@ -10,8 +10,8 @@ import sys
 EPILOG = """\
 exit codes:
   0  every input was predicted
-  1  at least one input failed (each failure is printed with its reason; all the
-     others were still predicted and written)
+  1  at least one input failed (each failure is printed with its reason and, with
+     --out, written as a record with status "error"; all the others were predicted)
   2  usage error: no inputs, a bad option, a model that cannot be loaded, or an --out
      file written by another model or other settings
 
@@ -22,8 +22,8 @@ streaming and resume:
   by speaker. Re-running with the same --out FILE.jsonl skips the inputs already in it (it
   checks that the same model and settings wrote them, else it stops with an error) and says
   how many it resumed; a speaker cut by the interruption is run again whole, so the result
-  equals an uninterrupted run. Failed inputs are not written, so a resumed run tries them
-  again. A .csv --out is rewritten from scratch.
+  equals an uninterrupted run. Failed inputs are written with status "error" and tried again by a resumed run.
+  A .csv --out (and --timeline) is rewritten from scratch.
 
 examples:
   mmemo predict clip.mp4
@@ -32,6 +32,7 @@ examples:
   mmemo predict manifest.jsonl --model runs/cue_text/final --json
   mmemo predict clips/ --workers 4 --out preds.jsonl        # 4 processes; rerun to resume
   mmemo predict manifest.jsonl --engine ray --out preds.jsonl  # Ray Data (see mmemo.scale)
+  mmemo predict talk.mp4 --timeline --asr --out talk.csv --plot plots/
 """
 
 
@@ -56,7 +57,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="'default' (the shipped heads), a folder from 'mmemo train' or 'mmemo finetune', "
         "or a Hugging Face id already in the local cache (default: default)",
     )
-    p.add_argument("--out", help="write predictions to FILE.jsonl or FILE.csv")
+    p.add_argument(
+        "--out",
+        help="write one record per input to FILE.jsonl or FILE.csv: predicted ones with "
+        "status 'ok', the emotion, per-class probabilities (CSV columns p_LABEL), valence and "
+        "arousal (probability-weighted circumplex coordinates of the labels); failed ones with "
+        "status 'error' and the reason. 'mmemo metrics cls GT PRED --column emotion' reads it",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object per input")
     p.add_argument("--reason", action="store_true", help="print the rationale and the cues")
     p.add_argument("--top", type=int, default=3, help="how many emotions to show (default 3)")
@@ -104,7 +111,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "that ray.init() finds (RAY_ADDRESS; --workers N = N predictor actors; needs the "
         "'ray' extra; default local)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
         "--device",
         help="for a trained backbone: cuda, cuda:1 or cpu (default: the GPU when there is one)",
@@ -114,43 +120,60 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=["float32", "bfloat16", "float16"],
         help="for a trained backbone: weights dtype (default: the dtype it was trained in)",
     )
+    p.add_argument(
+        "--timeline",
+        action="store_true",
+        help="split each file into segments (speech turns from an energy voice-activity "
+        "detector; fixed windows for video without speech) and predict each; the file's answer "
+        "is the duration-weighted mean of the segments. --out gets one row per segment "
+        "(start, end) plus the file's row (segment 'all')",
+    )
+    p.add_argument(
+        "--window", type=float, default=5.0, help="fixed window length in seconds (default 5)"
+    )
+    p.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="with --timeline: write DIR/NAME.timeline.png (emotion probabilities, valence/"
+        "arousal, AU heatmap and pitch on one time axis)",
+    )
+    p.add_argument(
+        "--asr",
+        nargs="?",
+        const="pocketsphinx",
+        metavar="PATH_OR_ID",
+        help="transcribe speech for the text head where no transcript is given: bare --asr "
+        "uses pocketsphinx (the asr extra, English, offline); or name a local Whisper folder or "
+        "a cached Hugging Face id. Given transcripts are never replaced",
+    )
+    p.add_argument("--language", help="language of the speech for Whisper (e.g. en, de)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="let third-party logs and warnings through (MediaPipe, TF Lite, absl, protobuf, "
+        "transformers); by default they are silenced",
+    )
     p.set_defaults(func=run)
 
 
-_CSV_COLUMNS = ["id", "path", "emotion", "probability", "top", "valence", "arousal", "modalities"]
-
-
-def _csv_row(pred) -> list[str]:
-    return [
-        pred.id,
-        pred.path or "",
-        pred.emotion,
-        f"{pred.probabilities[pred.emotion]:.4f}",
-        json.dumps([lab for lab, _ in pred.top]),
-        "" if pred.valence is None else f"{pred.valence:.3f}",
-        "" if pred.arousal is None else f"{pred.arousal:.3f}",
-        "+".join(pred.modalities),
-    ]
-
-
 def _results(predictor, items, args, skip):
+    progress = not args.quiet and len(items) > 1  # no bar for a single file
     if args.engine == "ray":
         from mmemo.scale import ray_stream
 
         concurrency = args.workers if args.workers > 1 else None
-        return ray_stream(
-            predictor, items, skip=skip, progress=not args.quiet, concurrency=concurrency
-        )
+        return ray_stream(predictor, items, skip=skip, progress=progress, concurrency=concurrency)
     from mmemo.batch import stream
 
-    return stream(predictor, items, skip=skip, workers=args.workers, progress=not args.quiet)
+    return stream(predictor, items, skip=skip, workers=args.workers, progress=progress)
 
 
 def run(args: argparse.Namespace) -> int:
-    from mmemo.batch import ResumeError, read_done, record, run_identity
+    from mmemo.batch import ResumeError, read_done, run_identity
     from mmemo.data.inputs import expand_inputs
     from mmemo.predict import ModelLoadError, Predictor
-    from mmemo.prediction import restrict_labels
+    from mmemo.prediction import Prediction
 
     labels = [w.strip() for w in args.labels.split(",") if w.strip()] if args.labels else None
     if args.out and not args.out.endswith((".jsonl", ".csv")):
@@ -174,6 +197,12 @@ def run(args: argparse.Namespace) -> int:
         except RayUnavailable as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+    if args.plot and not args.timeline:
+        print("error: --plot draws a timeline: add --timeline", file=sys.stderr)
+        return 2
+    if args.window <= 0:
+        print("error: --window must be positive", file=sys.stderr)
+        return 2
     try:
         items, errors = expand_inputs(
             args.paths, args.speaker_from, args.transcript, allow_outside=args.allow_outside
@@ -194,15 +223,25 @@ def run(args: argparse.Namespace) -> int:
         predictor = Predictor.from_pretrained(
             args.model, modalities=modalities, device=args.device, dtype=args.dtype
         )
+        predictor.verbose = args.verbose
+        if args.asr:
+            predictor.use_asr(args.asr, args.language)
+            if predictor.asr_note:
+                print(f"note: {predictor.asr_note}", file=sys.stderr)
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from mmemo.batch import RUN_KEY
+    from mmemo.predict_output import RecordWriter, error_record, label_columns, ok_record
+
     run_id = run_identity(
-        predictor, labels=labels, transcript=args.transcript, speaker_from=args.speaker_from
-    )
+        predictor, labels=labels, transcript=args.transcript, speaker_from=args.speaker_from,
+        asr=args.asr,
+    )  # fmt: skip
     done: dict = {}
     resumed = 0
-    if args.out and args.out.endswith(".jsonl"):
+    resume = bool(args.out and args.out.endswith(".jsonl") and not args.timeline)
+    if resume:
         try:
             done = read_done(args.out, run_id)
         except ResumeError as exc:
@@ -213,39 +252,36 @@ def run(args: argparse.Namespace) -> int:
         if done:
             print(f"resuming: {resumed} of {len(items)} inputs already in {args.out}",
                   file=sys.stderr)  # fmt: skip
-    failed, written = len(errors), 0
+    n_ok, failed = 0, len(errors)
     with contextlib.ExitStack() as stack:
-        out = table = None
-        if args.out and args.out.endswith(".jsonl"):
-            out = stack.enter_context(open(args.out, "a", encoding="utf-8"))
-        elif args.out:
-            import csv
+        out = None
+        if args.out:
+            extra = ("segment", "start", "end", "source") if args.timeline else ()
+            classes = label_columns(labels, predictor)
+            out = stack.enter_context(RecordWriter(args.out, classes, extra, append=resume))
+            for spec, reason in errors:  # every input gets its record, failed ones too
+                out.write({**error_record(spec, spec, reason), RUN_KEY: run_id})
+        if args.timeline:
+            from mmemo.commands.predict_timeline import run_timelines
 
-            fh = stack.enter_context(open(args.out, "w", newline="", encoding="utf-8"))
-            table = csv.writer(fh)
-            table.writerow(_CSV_COLUMNS)
+            n_ok, n_bad = run_timelines(predictor, items, args, out)
+            failed += n_bad
+            items = []
         for item, result in _results(predictor, items, args, set(done)):
-            if isinstance(result, str):
+            if isinstance(result, Prediction) and labels:
+                result = _restrict(result, labels)
+            if not isinstance(result, Prediction):
                 failed += 1
                 print(f"error: {item.name}: {result}", file=sys.stderr)
+                if out is not None:
+                    out.write({**error_record(item.id, item.path, str(result)), RUN_KEY: run_id})
                 continue
-            if labels:
-                closed = restrict_labels(result.probabilities, labels)
-                if not closed:
-                    failed += 1
-                    print(f"error: {item.name}: no prediction maps onto --labels", file=sys.stderr)
-                    continue
-                result.probabilities = closed
-                result.top = sorted(closed.items(), key=lambda kv: -kv[1])[:5]
-                result.emotion = result.top[0][0]
+            n_ok += 1
+            rec = {**ok_record(result, item.transcript), RUN_KEY: run_id}
             if out is not None:
-                out.write(json.dumps(record(result, run_id)) + "\n")
-                out.flush()
-            elif table is not None:
-                table.writerow(_csv_row(result))
-            written += 1
+                out.write(rec)
             if args.json:
-                print(json.dumps(result.to_dict()))
+                print(json.dumps(rec))
             else:
                 result.top = result.top[: max(1, args.top)]
                 print(result.summary())
@@ -254,9 +290,27 @@ def run(args: argparse.Namespace) -> int:
                     print(f"  why:  {result.rationale}")
                     for note in result.warnings:
                         print(f"  note: {note}")
-    if args.out:
-        again = f" ({resumed} resumed, {written} new)" if resumed else ""
-        print(f"wrote {written + resumed} predictions to {args.out}{again}", file=sys.stderr)
+    if out is not None:
+        n_rec = out.count["ok"] + out.count["error"]
+        what = "inputs" if args.timeline else "predicted"
+        again = f", {resumed} resumed" if resumed else ""
+        print(
+            f"wrote {n_rec} records to {args.out} ({n_ok} {what}, {failed} failed{again})",
+            file=sys.stderr,
+        )
     if failed:
-        print(f"{failed} input(s) failed, {written + resumed} predicted", file=sys.stderr)
+        print(f"{failed} input(s) failed, {n_ok + resumed} predicted", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _restrict(result, labels: list[str]):
+    """The prediction over the closed label set, or the reason it has none."""
+    from mmemo.prediction import restrict_labels
+
+    closed = restrict_labels(result.probabilities, labels)
+    if not closed:
+        return "no prediction maps onto --labels"
+    result.probabilities = closed
+    result.top = sorted(closed.items(), key=lambda kv: -kv[1])[:5]
+    result.emotion = result.top[0][0]
+    return result

@@ -89,6 +89,36 @@ def tone(
     return path
 
 
+# read by espeak-ng (en-us, 120 wpm): pocketsphinx gets the emotion words of each
+THREE_EMOTIONS = (
+    ("happy", "this is wonderful news I am so happy"),
+    ("sad", "I feel really sad and lonely"),
+    ("angry", "I am so annoyed"),
+)
+
+
+def three_emotion_speech(path: Path, seconds: float = 60.0) -> Path:
+    """A long recording: a happy, a sad and an angry sentence at 2, 22 and 42 s (of 60 s),
+    silence between, for emotion timelines (``mmemo predict --timeline``)."""
+    import tempfile
+
+    import soundfile as sf
+
+    parts = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, (_, text) in enumerate(THREE_EMOTIONS):
+            wav = Path(tmp) / f"{k}.wav"
+            _run(["espeak-ng", "-v", "en-us", "-s", "120", "-w", str(wav), text])
+            x, sr = sf.read(wav, dtype="float32")
+            parts.append(x)
+    y = np.zeros(int(seconds * sr), np.float32)
+    for k, x in enumerate(parts):
+        t = int((2 + k * seconds / 3) * sr)
+        y[t : t + len(x)] = x[: max(0, len(y) - t)]
+    sf.write(path, y, sr)
+    return path
+
+
 def make_sample(out_dir: str | Path, seconds: float = 4.0) -> dict[str, Path]:
     """Write a sample clip (face + speech), its parts and a two-row manifest into ``out_dir``."""
     import json
