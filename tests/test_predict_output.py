@@ -69,7 +69,18 @@ def test_metrics_cls_reads_predict_csv_and_jsonl(media_dir, tmp_path, capsys):
             ids = [r["id"] for r in rows]
         gt = tmp_path / "gt.csv"
         gt.write_text("name,emotion\n" + "".join(f"{i},happy\n" for i in ids))
-        code = main(["metrics", "cls", str(gt), str(out), "--column", "emotion", "--json"])
+        code = main(
+            [
+                "metrics",
+                "cls",
+                str(gt),
+                str(out),
+                "--column",
+                "emotion",
+                "--json",
+                "--allow-one-class",
+            ]
+        )  # all-happy ground truth, on purpose
         captured = capsys.readouterr()
         assert code == 1  # the failed input is a missing prediction, and says so
         assert "1 GT names have no prediction" in captured.err

@@ -293,11 +293,10 @@ def run(args: argparse.Namespace) -> int:
     if out is not None:
         n_rec = out.count["ok"] + out.count["error"]
         what = "inputs" if args.timeline else "predicted"
-        again = f", {resumed} resumed" if resumed else ""
-        print(
-            f"wrote {n_rec} records to {args.out} ({n_ok} {what}, {failed} failed{again})",
-            file=sys.stderr,
-        )
+        print(f"wrote {n_rec} records to {args.out} ({n_ok} {what}, {failed} failed)",
+              file=sys.stderr)  # fmt: skip
+        if resumed:
+            print(f"({resumed} resumed, {n_ok + failed} new)", file=sys.stderr)
     if failed:
         print(f"{failed} input(s) failed, {n_ok + resumed} predicted", file=sys.stderr)
     return 1 if failed else 0
