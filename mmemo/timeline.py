@@ -181,8 +181,8 @@ def _measure_segment(predictor: Any, item: Any, info: Any, seg: Segment, transcr
     from mmemo.encoders.base import ProsodyCues
     from mmemo.encoders.pipeline import MediaCues
     from mmemo.encoders.prosody import measure_prosody
-    from mmemo.media import MediaError, read_audio, read_frames
     from mmemo.heads.face.crop import face_crops
+    from mmemo.media import MediaError, read_audio, read_frames
     from mmemo.predict import AU_FPS, FACE_FRAMES, _has_evidence, _Measured, _why_empty
 
     sub = InputItem(f"{item.id}@{seg.start:.2f}-{seg.end:.2f}", item.path, item.transcript,

@@ -41,7 +41,9 @@ def test_cue_text_recipe_on_a_non_qwen_causal_lm(family, tiny, manifest, tmp_pat
     else:  # no system role: the system text opens the user turn
         assert text.startswith("<bos><start_of_turn>user\nYou are an emotion analyst.")
         assert text.endswith("<start_of_turn>model\n")
-    assert "Measured cues: active AUs" in text
+    from mmemo.data.prompts import cue_text
+
+    assert f"Measured cues: {cue_text(row)}" in text
     # the SFT labels cover the answer and the template's end-of-turn token only
     batch = bb.collate_sft([{"prompt": bb.messages(row), "completion": bb.target(row)}])
     kept = batch["labels"][0][batch["labels"][0] != -100]

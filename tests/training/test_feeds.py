@@ -26,7 +26,7 @@ def test_feeds_of_video_only_omni_rows_show_frames_times_audio_and_cues(tiny, ma
     times = [float(t) for t in m.group(1).split(",")]
     assert len(times) == 4 and times == sorted(times) and float(m.group(2)) > 0.1
     assert re.search(r"audio: 1\.\d\d s at 16000 Hz", text)  # the clip's own track
-    assert "text: Measured cues: active AUs" in text and "prompt:" in text
+    assert "text: Measured cues: Face: AU" in text and "prompt:" in text
 
 
 def test_train_config_exists_before_the_model_loads(tiny, manifest, tmp_path, monkeypatch):
