@@ -520,8 +520,9 @@ def _fused_answer(
 ) -> tuple[dict[str, float], str, str, float | None]:
     """Fused probabilities, answer, rationale and face/voice disagreement of one input.
 
-    A strong face/voice disagreement flattens the fused distribution (``p ** (1 - JS)``) and
-    adds a warning naming both readings. When no measured cue supports the answer, and the
+    A strong face/voice disagreement flattens the fused distribution
+    (``p ** (1 - JS * say)``, ``say`` = the weaker head's weight over the stronger's) and adds
+    a warning naming both readings. When no measured cue supports the answer, and the
     answer does not come from the transcript's words, the rationale names the head whose
     learnt features drove it and the top probability is capped
     (:data:`~mmemo.heads.fusion.UNSUPPORTED_MAX`). Neither step changes the answer.
@@ -546,12 +547,17 @@ def _fused_answer(
         top_face = max(probs["face"], key=probs["face"].get)
         top_voice = max(probs["voice"], key=probs["voice"].get)
         if top_face != top_voice and conflict >= STRONG_DISAGREEMENT:
-            fused = temper(fused, 1.0 - conflict)
+            # flatten by the divergence times the weaker head's relative say: a voice the
+            # outlier gate has all but muted barely moves a confident face
+            w_face, w_voice = weights.get("face", 1.0), weights.get("voice", 1.0)
+            say = min(w_face, w_voice) / max(w_face, w_voice, 1e-9)
+            fused = temper(fused, 1.0 - conflict * say)
             m.warnings.append(
                 f"the modalities disagree: the face reads {top_face} "
                 f"({probs['face'][top_face]:.2f}), the voice reads {top_voice} "
-                f"({probs['voice'][top_voice]:.2f}) (JS divergence {conflict:.2f}); "
-                "the fused answer was made less confident"
+                f"({probs['voice'][top_voice]:.2f}) (JS divergence {conflict:.2f}); the fused "
+                f"answer was made less confident in proportion to the weaker head's say "
+                f"({say:.2f} of the stronger's weight)"
             )
     if m.cues is None:
         return fused, emotion, f"From the transcript only: {m.transcript!r}.", conflict
