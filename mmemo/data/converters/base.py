@@ -339,3 +339,23 @@ def read_records(path: Path, writer: ManifestWriter) -> Iterator[tuple[str, dict
             writer.skip(ref, f"expected a JSON object, got {type(obj).__name__}")
             continue
         yield ref, obj
+
+
+def convert_named_audio(
+    src: str | Path, out: str | Path, dataset: str, parse_name: Any, layout: str
+) -> ConvertReport:
+    """Convert a folder of audio files whose names encode their labels (ASED, EmoDB).
+
+    ``parse_name(stem)`` returns the row's label fields, or None for a name that does not
+    decode (skipped with ``layout`` named as the expected form). Rows go under ``audio``.
+    """
+    root = require_source(src, "dir")
+    with ManifestWriter(out) as writer:
+        for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in (".wav", ".flac")):
+            fields = parse_name(path.stem)
+            if fields is None:
+                writer.skip(path, f"file name is not {layout}")
+                continue
+            row = {"id": f"{dataset}_{path.stem}", "audio": path, **fields, "dataset": dataset}
+            writer.write(row, str(path))
+    return writer.report

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mmemo.data.converters.base import ConvertReport, ManifestWriter, require_source
+from mmemo.data.converters.base import ConvertReport, convert_named_audio
 
 DATASET = "emodb"
 EMOTIONS = {
@@ -44,13 +44,6 @@ def parse_name(stem: str) -> dict[str, Any] | None:
 
 def convert(src: str | Path, out: str | Path) -> ConvertReport:
     """Convert an EmoDB folder (``wav/`` or flat, ``.wav``/``.flac``) to a manifest at ``out``."""
-    root = require_source(src, "dir")
-    with ManifestWriter(out) as writer:
-        for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in (".wav", ".flac")):
-            fields = parse_name(path.stem)
-            if fields is None:
-                writer.skip(path, "file name is not SSTTTEV (speaker, text, emotion, version)")
-                continue
-            row = {"id": f"{DATASET}_{path.stem}", "audio": path, **fields, "dataset": DATASET}
-            writer.write(row, str(path))
-    return writer.report
+    return convert_named_audio(
+        src, out, DATASET, parse_name, "SSTTTEV (speaker, text, emotion, version)"
+    )

@@ -17,18 +17,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmemo.data.converters.ravdess import EMOTIONS as RAVDESS_EMOTIONS
+
 CORPORA = ("ravdess", "ased", "emodb")
 
-RAVDESS_EMOTIONS = {
-    1: "neutral",
-    2: "calm",
-    3: "happy",
-    4: "sad",
-    5: "angry",
-    6: "fearful",
-    7: "disgust",
-    8: "surprised",
-}
 CORPUS_LABELS: dict[str, tuple[str, ...]] = {
     "ravdess": tuple(RAVDESS_EMOTIONS.values()),
     "ased": ("neutral", "fearful", "happy", "sad", "angry"),
