@@ -66,7 +66,32 @@ def test_detected_crop_reframes_a_ckplus_face(shared_data):
         assert len(crops) == 1, f"no face found in {f}"
         r = np.corrcoef(crops[0].ravel().astype(float), orig.ravel().astype(float))[0, 1]
         assert r > 0.8, f"{f}: crop does not match the original framing (r={r:.2f})"
-    assert BOX_SCALE > 1.0
+
+
+@pytest.mark.data
+def test_the_shipped_box_scale_matches_the_ckplus_framing_best(shared_data, monkeypatch):
+    """BOX_SCALE frames a detected face as CK+48 does: tighter or looser crops match worse."""
+    import functools
+
+    from PIL import Image
+
+    from mmemo.heads.face import crop as crop_mod
+
+    f = sorted((shared_data / "ckplus48" / "happy").glob("*.png"))[0]
+    orig = np.asarray(Image.open(f).convert("L"))
+    big = np.asarray(Image.fromarray(orig).resize((192, 192), Image.Resampling.BICUBIC))
+    canvas = np.full((320, 320), 128, np.uint8)
+    canvas[60:252, 80:272] = big
+    image = np.repeat(canvas[..., None], 3, axis=2)
+    plain = crop_mod.crop_box
+
+    def match(scale: float) -> float:
+        monkeypatch.setattr(crop_mod, "crop_box", functools.partial(plain, scale=scale))
+        (c,) = crop_mod.face_crops(image, min_score=0.3)
+        return float(np.corrcoef(c.ravel().astype(float), orig.ravel().astype(float))[0, 1])
+
+    best = match(BOX_SCALE)
+    assert best > match(0.8 * BOX_SCALE) and best > match(1.3 * BOX_SCALE)
 
 
 def test_no_face_gives_empty_list():
