@@ -7,6 +7,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from mmemo.models.tiny import FAMILIES
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -40,15 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     ti.add_argument(
         "family",
-        choices=(
-            "qwen2",
-            "llama",
-            "gemma",
-            "qwen2_vl",
-            "qwen2_5_vl",
-            "qwen2_audio",
-            "qwen2_5_omni_thinker",
-        ),  # fmt: skip
+        choices=FAMILIES,
     )
     ti.add_argument("out", help="output folder")
     ti.set_defaults(func=run_tiny)

@@ -72,6 +72,25 @@ def apply_lora(model: Any, lora: dict | None, seed: int = 0) -> Any:
     return get_peft_model(model, cfg)
 
 
+def stage_args(
+    args: dict | None, output_dir: str | Path, seed: int, report_to: str, **stage: Any
+) -> dict:
+    """TRL arguments of a stage: mmemo's shared defaults, then the stage's own (``stage``),
+    then the recipe's section (``args``, less mmemo's ``enabled`` switch), fitted to the device."""
+    defaults = {
+        "output_dir": str(output_dir),
+        "seed": seed,
+        "data_seed": seed,
+        "report_to": report_to,
+        "logging_steps": 1,
+        **SAVE_DEFAULTS,
+        "remove_unused_columns": False,
+        **stage,
+    }
+    extra = {k: v for k, v in (args or {}).items() if k != "enabled"}
+    return device_args({**defaults, **extra})
+
+
 def device_args(args: dict) -> dict:
     """TRL/Trainer arguments that make a run work on this machine: on CPU ``use_cpu`` and no
     bf16 (a bare config raises there), no gradient checkpointing unless asked for."""

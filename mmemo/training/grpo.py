@@ -33,7 +33,7 @@ from typing import Any
 
 from mmemo.data.prompts import PromptError
 from mmemo.models.backbones import concat_features
-from mmemo.training.common import SAVE_DEFAULTS, Stage, apply_lora, device_args
+from mmemo.training.common import Stage, apply_lora, stage_args
 
 _TRL_IMAGE_KEYS = ("pixel_values", "image_grid_thw", "num_images", "mm_token_type_ids")
 
@@ -378,15 +378,5 @@ def grpo_config(
     Built before the model is loaded, so a DeepSpeed ZeRO-3 launch shards it as it loads."""
     from trl import GRPOConfig
 
-    defaults = {
-        "output_dir": str(output_dir),
-        "seed": seed,
-        "data_seed": seed,
-        "report_to": report_to,
-        "logging_steps": 1,
-        **SAVE_DEFAULTS,
-        "remove_unused_columns": False,
-        "reward_weights": [float(w) for w in reward_weights],
-    }
-    extra = {k: v for k, v in (args or {}).items() if k != "enabled"}
-    return GRPOConfig(**device_args({**defaults, **extra}))
+    weights = [float(w) for w in reward_weights]
+    return GRPOConfig(**stage_args(args, output_dir, seed, report_to, reward_weights=weights))

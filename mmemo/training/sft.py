@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mmemo.data.prompts import PromptError
-from mmemo.training.common import SAVE_DEFAULTS, Stage, apply_lora, device_args
+from mmemo.training.common import Stage, apply_lora, stage_args
 
 
 def sft_config(
@@ -26,19 +26,8 @@ def sft_config(
     Built before the model is loaded, so a DeepSpeed ZeRO-3 launch shards it as it loads."""
     from trl import SFTConfig
 
-    defaults = {
-        "output_dir": str(output_dir),
-        "seed": seed,
-        "data_seed": seed,
-        "report_to": report_to,
-        "logging_steps": 1,
-        **SAVE_DEFAULTS,
-        "max_length": None,
-        "remove_unused_columns": False,
-        "dataset_kwargs": {"skip_prepare_dataset": True},
-    }
-    extra = {k: v for k, v in (args or {}).items() if k != "enabled"}
-    return SFTConfig(**device_args({**defaults, **extra}))
+    stage = {"max_length": None, "dataset_kwargs": {"skip_prepare_dataset": True}}
+    return SFTConfig(**stage_args(args, output_dir, seed, report_to, **stage))
 
 
 def sft_examples(backbone: Any, rows: list[dict]) -> list[dict]:
