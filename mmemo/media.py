@@ -191,12 +191,14 @@ def _stream_durations(p: Path, container, streams: list) -> list[float]:
 
 def _rotation(container, stream) -> int:
     """Clockwise display rotation of a video stream, from its first frame's display matrix."""
+    frames = container.decode(stream)
     try:
-        for frame in container.decode(stream):
-            return int(round(float(frame.rotation or 0.0) / 90.0)) * 90 % 360
+        frame = next(frames, None)
+        return 0 if frame is None else int(round(float(frame.rotation or 0.0) / 90.0)) * 90 % 360
     except Exception:  # undecodable first frame: the frame readers will say why
         return 0
-    return 0
+    finally:
+        frames.close()  # freed now, while the container is open, not by the collector later
 
 
 # --------------------------------------------------------------------------- probe

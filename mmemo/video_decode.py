@@ -64,15 +64,20 @@ def read_frames_av(p: Path, times: np.ndarray, width: int, height: int, info: Me
     sw, sh = (height, width) if info.rotation in (90, 270) else (width, height)
     fps = float(info.fps)
     out, stamps, idx = [], [], []
+    decoder = None
     container = _open_av(p)
     try:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        # No frame threading: a decode generator left half-read and freed later waits on
+        # FFmpeg's frame threads while holding the GIL, and a batch hung there (a voice
+        # thread was running openSMILE beside it). Sampled frames gain little from threads.
         decoder, last, pos = None, None, -np.inf
         times = np.asarray(times, dtype=np.float64)
         order = np.argsort(times, kind="stable")
         for t in times[order]:
             if decoder is None or t - pos > SEEK_GAP_S:
+                if decoder is not None:
+                    decoder.close()  # freed here, not by the garbage collector later
                 container.seek(int(t * 1_000_000), backward=True, any_frame=False)
                 decoder, last = container.decode(stream), None
             chosen = last if last is not None and last[1] + 0.5 / fps >= t else None
@@ -99,6 +104,8 @@ def read_frames_av(p: Path, times: np.ndarray, width: int, height: int, info: Me
     except av.error.FFmpegError as exc:
         raise MediaError(p, f"corrupt or truncated video data ({exc})") from exc
     finally:
+        if decoder is not None:
+            decoder.close()
         container.close()
     if not out:
         return Frames(np.zeros((0, height, width, 3), np.uint8), np.zeros(0), fps)
