@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ddp", action="store_true", help="2 processes under ddp.yaml (gloo)")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    # the rows name the corpus files by absolute path: allow that folder for train and predict
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1",
+           "MMEMO_MEDIA_ROOTS": str(Path(args.data).resolve())}  # fmt: skip
 
     model = smollm2_folder(args.work)
     train = write(cue_rows(pick_clips(args.data, [1, 2], 2)), args.work / "train.jsonl")
