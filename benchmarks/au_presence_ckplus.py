@@ -1,6 +1,7 @@
 """Per-class AU *presence* rates on CK+48 (what the cue text and the rewards see).
 
 Run:  python benchmarks/au_presence_ckplus.py [--cues FILE.jsonl] [--subjects odd|even|all]
+      [--save FILE.jsonl]
 
 Presence is the encoder's own decision (``AUCues.presence``: intensity >= 1, i.e. beyond
 2 sigma of FER2013 neutral faces), read from the JSON that ``mmemo cues --json`` printed for
@@ -8,8 +9,13 @@ the CK+48 images (``--cues``; without it the images under ``../shared/data/ckplu
 measured here). Default: the odd-numbered subjects, which no AU choice has used. For each AU
 the table marks the classes where FACS prototypes expect it (EMFACS, as in
 :data:`mmemo.encoders.describe.PROTOTYPE_AUS`, plus AU14 for contempt, AU23/AU17 for anger,
-AU17 for sadness) and says whether it fires (presence >= 10 %) on at least one of them; AU45
-(blink) on disgust is compared with the classes that do not squint (happy, surprise).
+AU17 for sadness) and says whether it fires (presence >= 10 %) on at least one of them.
+``exp``/``other`` = presence over all images of the expected classes / of the other classes
+(an AU firing everywhere is no success); ``sep`` = the first minus the second. AU45 (blink)
+on disgust is compared with the neutral-looking classes (CK+48 has no neutral class:
+contempt and sadness, whose faces move least) and with happy and surprise (no squint).
+``EXPECTED`` also sets the thresholds of ``mmemo.encoders.au.TUNED_AUS`` on the even
+subjects (``validate_au_ckplus.py --calibrate``).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--cues", type=Path, help="mmemo cues --json output for ckplus48")
     ap.add_argument("--subjects", choices=("odd", "even", "all"), default="odd")
+    ap.add_argument("--save", type=Path, help="write the measured cues here (JSON lines)")
     args = ap.parse_args()
 
     if args.cues:
@@ -43,7 +50,12 @@ def main() -> None:
         from mmemo.encoders.pipeline import extract_cues
 
         files = sorted((DATA / "ckplus48").rglob("*.png"))
+        if args.subjects != "all":
+            parity = 1 if args.subjects == "odd" else 0
+            files = [f for f in files if int(f.name[1:4]) % 2 == parity]
         records = [extract_cues(f, prosody=False).to_dict() for f in files]
+        if args.save:
+            args.save.write_text("".join(json.dumps(r) + "\n" for r in records))
     rates: dict[str, dict[str, list[int]]] = {c: {} for c in CLASSES}
     for rec in records:
         p = Path(rec["path"])
@@ -58,29 +70,38 @@ def main() -> None:
     n = {c: len(next(iter(rates[c].values()), [])) for c in CLASSES}
     print(f"CK+48 {args.subjects} subjects: images per class {n}")
     print("presence rate (%) per class; * = FACS expects the AU in that class")
-    print(f"{'AU':<6}" + "".join(f"{c[:8]:>10}" for c in CLASSES) + "   fires where expected")
+    print(f"{'AU':<6}" + "".join(f"{c[:8]:>10}" for c in CLASSES)
+          + f"{'exp':>6}{'other':>6}{'sep':>6}   fires where expected")  # fmt: skip
     ok_all = True
-    aus = list(next(iter(rates["happy"].values())) and rates["happy"])
+    aus = list(rates["happy"])
+
+    def pooled(classes, au: str) -> float:
+        v = [x for c in classes for x in rates[c].get(au, [])]
+        return sum(v) / max(1, len(v))
+
     for au in aus:
         row, fires = "", False
         for c in CLASSES:
-            v = rates[c].get(au, [])
-            rate = sum(v) / max(1, len(v))
+            rate = pooled((c,), au)
             mark = "*" if c in EXPECTED.get(au, ()) else " "
             fires |= mark == "*" and rate >= FIRES
             row += f"{100 * rate:>9.0f}{mark}"
-        verdict = "n/a" if not EXPECTED.get(au) else ("yes" if fires else "NO")
+        exp = EXPECTED.get(au, ())
+        if exp:
+            on, off = pooled(exp, au), pooled([c for c in CLASSES if c not in exp], au)
+            row += f"{100 * on:>6.0f}{100 * off:>6.0f}{100 * (on - off):>+6.0f}"
+        else:
+            row += " " * 18
+        verdict = "n/a" if not exp else ("yes" if fires else "NO")
         ok_all &= verdict != "NO"
         print(f"{au:<6}{row}   {verdict}")
 
-    def rate(c: str, au: str) -> float:
-        v = rates[c].get(au, [])
-        return sum(v) / max(1, len(v))
-
-    blink = rate("disgust", "AU45")
-    calm = max(rate("happy", "AU45"), rate("surprise", "AU45"))
-    print(f"AU45 on disgust {100 * blink:.0f}% vs happy/surprise (max) {100 * calm:.0f}%: "
-          f"{'ok' if blink <= calm else 'squinting read as a blink'}")  # fmt: skip
+    blink = pooled(("disgust",), "AU45")
+    calm = pooled(("contempt", "sadness"), "AU45")
+    still = max(pooled(("happy",), "AU45"), pooled(("surprise",), "AU45"))
+    print(f"AU45 on disgust {100 * blink:.0f}% vs contempt+sadness {100 * calm:.0f}%: "
+          f"{'ok' if blink <= calm else 'squinting read as a blink'}; "
+          f"vs happy/surprise (max) {100 * still:.0f}%")  # fmt: skip
     print(f"every AU fires on a class where FACS expects it: {ok_all}")
 
 

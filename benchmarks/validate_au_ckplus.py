@@ -129,24 +129,51 @@ def validate(root: Path, subjects: str) -> int:
     return 0 if passed >= 5 else 1
 
 
-def calibrate(root: Path, per_class: int = 300, n_neutral: int = 1000) -> int:
-    """Print the constants for mmemo/encoders/face.py and au.py from FER2013 train images."""
-    from mmemo.encoders import au, face
-    from mmemo.encoders.face import FaceMesher, head_pose
+def landmarks_of(paths: list[Path], cache: Path | None = None) -> np.ndarray:
+    """FaceMesh landmarks [N, 478, 3] (pixels; NaN where no face) of image files, one
+    detection per image as in :func:`measure_images`; kept in ``cache`` (an .npz named by
+    a hash of the paths) when given, so recalibrating does not rerun FaceMesh."""
+    import hashlib
+
+    key = hashlib.sha1("\n".join(map(str, paths)).encode()).hexdigest()[:16]
+    file = cache / f"au_landmarks_{key}.npz" if cache else None
+    if file is not None and file.is_file():
+        return np.load(file)["lm"]
+    from mmemo.encoders.face import FaceMesher
     from mmemo.media import read_image
 
-    rng = random.Random(0)
-    lm, cls = [], []
+    lm = np.full((len(paths), 478, 3), np.nan, np.float32)
     with FaceMesher(video=False, max_faces=1) as mesher:
-        for c in ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"):
-            files = sorted((root / "fer2013" / "train" / c).glob("*.jpg"))
-            rng.shuffle(files)
-            for f in files[: n_neutral if c == "neutral" else per_class]:
-                faces = mesher(read_image(f))
-                if faces:
-                    lm.append(faces[0])
-                    cls.append(c)
-    lm, cls = np.array(lm), np.array(cls)
+        for i, f in enumerate(paths):
+            faces = mesher(read_image(f))
+            if faces:
+                lm[i] = faces[0]
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(file, lm=lm)
+    return lm
+
+
+def calibrate(root: Path, per_class: int = 300, n_neutral: int = 1000, cache=None) -> int:
+    """Print the constants for mmemo/encoders/face.py and au.py from FER2013 train images
+    and (for the thresholds of ``au.TUNED_AUS``) the even-numbered CK+ subjects."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from au_presence_ckplus import EXPECTED
+
+    from mmemo.encoders import au, face
+    from mmemo.encoders.face import head_pose
+
+    rng = random.Random(0)
+    paths, cls = [], []
+    for c in ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"):
+        files = sorted((root / "fer2013" / "train" / c).glob("*.jpg"))
+        rng.shuffle(files)
+        take = files[: n_neutral if c == "neutral" else per_class]
+        paths += take
+        cls += [c] * len(take)
+    lm = landmarks_of(paths, cache)
+    found = ~np.isnan(lm[:, 0, 0])
+    lm, cls = lm[found], np.array(cls)[found]
     face.PITCH_OFFSET_DEG = 0.0
     pose = head_pose(lm)
     frontal0 = (np.abs(pose[:, 0]) < 25) & (np.abs(pose[:, 2]) < 20)
@@ -155,9 +182,15 @@ def calibrate(root: Path, per_class: int = 300, n_neutral: int = 1000) -> int:
     pose = head_pose(lm)
     frontal = (np.abs(pose[:, 0]) < 25) & (np.abs(pose[:, 1]) < 20) & (np.abs(pose[:, 2]) < 20)
     neutral = lm[(cls == "neutral") & frontal]
-    consts = au.calibrate(neutral, lm[frontal])
+    design = ckplus_files(root, "even")
+    lm_d = landmarks_of([p for p, _ in design], cache)
+    pose_d = head_pose(np.nan_to_num(lm_d))
+    ok = ~np.isnan(lm_d[:, 0, 0]) & (np.abs(pose_d[:, 0]) <= au.MAX_YAW)
+    ok &= np.abs(pose_d[:, 1]) <= au.MAX_PITCH
+    cls_d = np.array([c for _, c in design])
+    consts = au.calibrate(neutral, lm[frontal], (lm_d[ok], cls_d[ok]), EXPECTED)
     print(f"# FER2013 train: {len(lm)} faces, {int(frontal.sum())} near-frontal, "
-          f"{len(neutral)} neutral")  # fmt: skip
+          f"{len(neutral)} neutral; CK+ even subjects: {int(ok.sum())} faces")  # fmt: skip
     print(f"PITCH_OFFSET_DEG = {offset:.2f}")
     print("NEUTRAL_FEATURES: dict[str, float] = {")
     for k, v in consts["NEUTRAL_FEATURES"].items():
@@ -178,11 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--subjects", choices=("odd", "even", "all"), default="odd",
                     help="odd = held out from design (default), even = design set")  # fmt: skip
     ap.add_argument("--calibrate", action="store_true", help="print FER2013 constants")
+    ap.add_argument("--cache", type=Path, help="folder keeping landmarks for --calibrate")
     args = ap.parse_args(argv)
     if not (args.data / "ckplus48").is_dir():
         print(f"CK+48 not found under {args.data}", file=sys.stderr)
         return 2
-    return calibrate(args.data) if args.calibrate else validate(args.data, args.subjects)
+    return calibrate(args.data, cache=args.cache) if args.calibrate else validate(args.data, args.subjects)
 
 
 if __name__ == "__main__":

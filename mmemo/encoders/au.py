@@ -12,22 +12,30 @@ No AU or blendshape model ships offline (dependencies.md §7), so AUs are measur
    signed so that larger = more of the AU (:func:`au_measures`; the formula of each AU is
    in that function).
 4. **Intensity 0-5**: a piecewise-linear map of each measure ``d`` (:func:`to_intensity`):
-   0 at neutral, 1 at ``2 * sigma`` (sigma = the measure's standard deviation over neutral
-   faces; ``presence`` = intensity >= 1, so about 5% of neutral faces would show an AU by
-   chance), 5 at ``high`` (the 99th percentile over expressive faces), clipped to [0, 5].
+   0 at neutral, 1 at the AU's presence threshold (``presence`` = intensity >= 1), 5 at
+   ``high`` (the 99th percentile over expressive faces), clipped to [0, 5]. The threshold is
+   ``2 * sigma`` (sigma = the measure's standard deviation over neutral faces, so about 5% of
+   neutral faces show the AU by chance), except for ``TUNED_AUS``: at 2 sigma these never
+   fired on posed CK+ faces, so their threshold is the neutral-face quantile (80th to 99.5th)
+   that best separates the CK+ classes where FACS expects the AU from the other classes
+   (:func:`tuned_threshold`); up to 20% of neutral faces may show them.
 
 Neutral reference: for single images, a population neutral template (median features of
 neutral faces); for clips with at least ``MIN_CLIP_FRAMES`` measured frames, each AU's
 baseline moves to the clip's 10th percentile (the person's own neutral), limited to within
-1 sigma of the population template so that a clip expressive throughout is not read as
-neutral (with 2 sigma, the presence threshold, a smile held through a short clip vanished). The constants below were calibrated on FER2013 *training* images (neutral class for
-the template and sigma, all classes for ``high``), never on CK+; regenerate them with
-``python benchmarks/validate_au_ckplus.py --calibrate``. CK+ is only used to validate.
+half the presence threshold (1 sigma) of the population template so that a clip expressive
+throughout is not read as neutral (with 2 sigma a smile held through a short clip
+vanished). The constants below come from FER2013 *training* images (neutral class for the
+template and sigma, all classes for ``high``) and, for the thresholds of ``TUNED_AUS``
+only, the even-numbered CK+ subjects; regenerate them with ``python
+benchmarks/validate_au_ckplus.py --calibrate``. The odd-numbered CK+ subjects are only used
+to validate.
 
 Shortcuts, stated plainly: 2D-landmark geometry cannot see wrinkles or skin texture, so AUs
 that are mostly texture (AU9 wrinkles, AU14 dimples, AU6 crow's feet) are read from the
-shape changes that go with them; AU14 is not validated; intensities are not calibrated
-against FACS-coded intensities, only anchored as above.
+shape changes that go with them; CK+48 carries emotion labels, not FACS codes, so an AU
+is validated only as firing more on the classes whose FACS prototypes contain it;
+intensities are not calibrated against FACS-coded intensities, only anchored as above.
 """
 
 from __future__ import annotations
@@ -37,17 +45,21 @@ from pathlib import Path
 
 import numpy as np
 
-from mmemo.encoders.base import AU_NAMES, AUCues, FaceCues
+from mmemo.encoders.au_geometry import AUS, au_measures, geometric_features  # noqa: F401
+from mmemo.encoders.base import AUCues, FaceCues
 from mmemo.encoders.face import detect_faces, frontalise
 from mmemo.media import Frames, MediaError
 
-AUS: tuple[str, ...] = tuple(AU_NAMES)
 MIN_CLIP_FRAMES = 10  # measured frames needed before the clip's own neutral baseline is used
 MAX_YAW = 40.0  # degrees; faces turned further are not measured (the geometry degrades)
 MAX_PITCH = 35.0
+# AUs whose presence threshold is set on labelled expressive faces (issue 13: at 2 sigma of
+# neutral faces they never fired on CK+), searched over these neutral-face quantiles.
+TUNED_AUS = ("AU5", "AU9", "AU14", "AU17", "AU23", "AU26")
+TUNED_QUANTILES = (0.80, 0.995, 40)
 
-# --- calibration (FER2013 train; see module docstring). Feature medians over neutral faces,
-# IOD units.
+# --- calibration (FER2013 train, and the even-numbered CK+ subjects for the thresholds of
+# TUNED_AUS; see module docstring). Feature medians over neutral faces, IOD units.
 NEUTRAL_FEATURES: dict[str, float] = {
     "inner_brow_height": 0.3088,
     "outer_brow_height": 0.2531,
@@ -55,165 +67,54 @@ NEUTRAL_FEATURES: dict[str, float] = {
     "brow_gap": 0.6777,
     "upper_lid_height": 0.0815,
     "lower_lid_height": -0.0494,
+    "lid_above_iris": 0.0607,
     "cheek_height": -0.3636,
+    "ala_height": -0.6138,
     "nose_length": 0.7180,
     "upper_lip_to_nose": 0.2399,
     "corner_height": -1.0870,
     "corner_above_lip_centre": 0.0032,
+    "corner_above_lower_lip": 0.1626,
     "half_width": 0.3812,
-    "corner_depth_r": 0.0812,
-    "corner_depth_l": 0.0792,
+    "corner_out_r": 0.3828,
+    "corner_out_l": 0.3801,
     "lip_thickness": 0.2381,
     "lip_gap": 0.0088,
     "chin_drop": 1.6905,
-    "lower_lip_forward": 0.3025,
+    "chin_to_lower_lip": 0.4366,
 }
-# Per AU: (sigma, high) in the AU measure's IOD units.
+# Per AU: (presence threshold, high) in the AU measure's IOD units.
 AU_SCALE: dict[str, tuple[float, float]] = {
-    "AU1": (0.0506, 0.1629),
-    "AU2": (0.0399, 0.1255),
-    "AU4": (0.0714, 0.1702),
-    "AU5": (0.0269, 0.0468),
-    "AU6": (0.0329, 0.0844),
-    "AU7": (0.0142, 0.0459),
-    "AU9": (0.0580, 0.1513),
-    "AU10": (0.0470, 0.1358),
-    "AU12": (0.0538, 0.1836),
-    "AU14": (0.0640, 0.0780),
-    "AU15": (0.0309, 0.0735),
-    "AU17": (0.0645, 0.0532),
-    "AU20": (0.0396, 0.0851),
-    "AU23": (0.0779, 0.0803),
-    "AU25": (0.0589, 0.5625),
-    "AU26": (0.1384, 0.3281),
-    "AU45": (0.0328, 0.1309),
+    "AU1": (0.1012, 0.1629),
+    "AU2": (0.0799, 0.1255),
+    "AU4": (0.1427, 0.1702),
+    "AU5": (0.0151, 0.0626),
+    "AU6": (0.0658, 0.0844),
+    "AU7": (0.0283, 0.0459),
+    "AU9": (0.0792, 0.2694),
+    "AU10": (0.0940, 0.1358),
+    "AU12": (0.1076, 0.1836),
+    "AU14": (0.0330, 0.1095),
+    "AU15": (0.0617, 0.0735),
+    "AU17": (0.0425, 0.1201),
+    "AU20": (0.0793, 0.0851),
+    "AU23": (0.0252, 0.1124),
+    "AU25": (0.1177, 0.5625),
+    "AU26": (0.2177, 0.5078),
+    "AU45": (0.0600, 0.1309),
 }
-
-# Landmark groups (MediaPipe FaceMesh indices; the first of each pair is the subject's right).
-_EYE_INNER = (133, 362)
-_EYE_OUTER = (33, 263)
-_BROW_INNER = (107, 66, 55, 65, 336, 296, 285, 295)
-_BROW_INNER_R, _BROW_INNER_L = (107, 66, 55, 65), (336, 296, 285, 295)
-_BROW_OUTER = (70, 63, 46, 53, 300, 293, 276, 283)
-_BROW_ALL = _BROW_INNER + _BROW_OUTER + (105, 52, 334, 282)
-_UPPER_LID = (159, 158, 160, 386, 385, 387)
-_LOWER_LID = (145, 144, 153, 374, 373, 380)
-_CHEEK = (117, 118, 50, 101, 346, 347, 280, 330)  # infraorbital cheek surface
-_NASION = (168, 6)
-_SUBNASALE = (2, 94)
-_UPPER_LIP_TOP = 0  # top of the upper lip's red margin, midline
-_LIP_IN_UP, _LIP_IN_LO = 13, 14  # inner lip edges, midline
-_LOWER_LIP_BOTTOM = 17
-_CORNER_R, _CORNER_L = 61, 291
-_CHIN = 152
-
-
-def _y(f: np.ndarray, idx) -> np.ndarray:
-    return f[..., list(np.atleast_1d(idx)), 1].mean(-1)
-
-
-def _x(f: np.ndarray, idx) -> np.ndarray:
-    return f[..., list(np.atleast_1d(idx)), 0].mean(-1)
-
-
-def _z(f: np.ndarray, idx) -> np.ndarray:
-    return f[..., list(np.atleast_1d(idx)), 2].mean(-1)
-
-
-def geometric_features(front: np.ndarray) -> dict[str, np.ndarray]:
-    """Distances on frontalised landmarks [..., 478, 3] (IOD units; heights are along the
-    face's up axis, so "raised" = larger)."""
-    f = front
-    eye_line = _y(f, _EYE_INNER + _EYE_OUTER)
-    return {
-        "inner_brow_height": _y(f, _BROW_INNER) - _y(f, _EYE_INNER),
-        "outer_brow_height": _y(f, _BROW_OUTER) - _y(f, _EYE_OUTER),
-        "brow_height": _y(f, _BROW_ALL) - eye_line,
-        "brow_gap": _x(f, _BROW_INNER_L) - _x(f, _BROW_INNER_R),
-        "upper_lid_height": _y(f, _UPPER_LID) - eye_line,
-        "lower_lid_height": _y(f, _LOWER_LID) - eye_line,
-        "cheek_height": _y(f, _CHEEK) - eye_line,
-        "nose_length": _y(f, _NASION) - _y(f, _SUBNASALE),
-        "upper_lip_to_nose": _y(f, _SUBNASALE[0]) - _y(f, _UPPER_LIP_TOP),
-        "corner_height": _y(f, (_CORNER_R, _CORNER_L)) - eye_line,
-        "corner_above_lip_centre": _y(f, (_CORNER_R, _CORNER_L)) - _y(f, (_LIP_IN_UP, _LIP_IN_LO)),
-        "half_width": (_x(f, _CORNER_L) - _x(f, _CORNER_R)) / 2,
-        "corner_depth_r": _z(f, _CORNER_R),
-        "corner_depth_l": _z(f, _CORNER_L),
-        "lip_thickness": (_y(f, _UPPER_LIP_TOP) - _y(f, _LIP_IN_UP))
-        + (_y(f, _LIP_IN_LO) - _y(f, _LOWER_LIP_BOTTOM)),
-        "lip_gap": _y(f, _LIP_IN_UP) - _y(f, _LIP_IN_LO),
-        "chin_drop": eye_line - _y(f, _CHIN),
-        "lower_lip_forward": _z(f, _LOWER_LIP_BOTTOM) - _z(f, _CHIN),
-    }
-
-
-def au_measures(features: dict[str, np.ndarray], neutral: dict[str, float]) -> np.ndarray:
-    """Raw AU measures [..., n_aus] in IOD units, larger = more of the AU, 0 = neutral.
-
-    ``d(name)`` below is the change of a feature from ``neutral``; ``pos`` keeps the positive
-    part. Each formula follows the AU's FACS appearance change:
-    """
-    d = {k: np.asarray(features[k], dtype=np.float64) - neutral[k] for k in neutral}
-
-    def pos(x: np.ndarray) -> np.ndarray:
-        return np.maximum(x, 0.0)
-
-    m = {
-        # AU1: inner brow ends rise above the inner eye corners.
-        "AU1": d["inner_brow_height"],
-        # AU2: outer brow ends rise above the outer eye corners.
-        "AU2": d["outer_brow_height"],
-        # AU4: brows drop towards the eyes and are drawn together (gap between inner ends).
-        "AU4": -d["brow_height"] - d["brow_gap"],
-        # AU5: upper lid rises above the eye-corner line.
-        "AU5": d["upper_lid_height"],
-        # AU6: the infraorbital cheek surface rises towards the eyes.
-        "AU6": d["cheek_height"],
-        # AU7: lower lid rises (tightens) towards the eye-corner line.
-        "AU7": d["lower_lid_height"],
-        # AU9: nose shortens (nasion to subnasale) as the skin of the nose is pulled up.
-        "AU9": -d["nose_length"],
-        # AU10: upper lip centre rises towards the subnasale.
-        "AU10": -d["upper_lip_to_nose"],
-        # AU12: lip corners rise, relative to the lip centre and to the eyes (mean of both).
-        "AU12": 0.5 * (d["corner_above_lip_centre"] + d["corner_height"]),
-        # AU14: a lip corner is pulled back into the cheek (depth, stronger side), not
-        # explained by corners rising or lips parting.
-        "AU14": np.maximum(-d["corner_depth_r"], -d["corner_depth_l"])
-        - pos(d["corner_above_lip_centre"])
-        - pos(d["lip_gap"]),
-        # AU15: lip corners drop below the lip centre line.
-        "AU15": -d["corner_above_lip_centre"],
-        # AU17: chin boss pushes the lower lip forwards and up; lips closed.
-        "AU17": d["lower_lip_forward"] - pos(d["lip_gap"]),
-        # AU20: lip corners pulled sideways beyond what the oblique AU12 pull explains
-        # (an AU12 corner moves about as far up as out).
-        "AU20": d["half_width"] - pos(d["corner_above_lip_centre"]),
-        # AU23: red of the lips narrows, not explained by lips stretching or parting.
-        "AU23": -d["lip_thickness"] - pos(d["half_width"]) - pos(d["lip_gap"]),
-        # AU25: inner lip edges part.
-        "AU25": d["lip_gap"],
-        # AU26: chin drops away from the eye line.
-        "AU26": d["chin_drop"],
-        # AU45: the upper lid drops, beyond what lowered brows push it down (AU4). Not the
-        # eye aperture: squinting (AU6/AU7 raise the lower lid, as in disgust) narrows the
-        # aperture too and was read as a blink on 44% of CK+ disgust faces.
-        "AU45": -d["upper_lid_height"] - pos(-d["brow_height"]),
-    }
-    return np.stack([m[au] for au in AUS], axis=-1)
 
 
 def to_intensity(measures: np.ndarray, scale: dict[str, tuple[float, float]] | None = None):
     """Map raw measures [..., n_aus] (IOD units) to the 0-5 scale (see module docstring):
-    0 at 0, 1 at 2*sigma (presence threshold), 5 at ``high``; linear between, clipped."""
+    0 at 0, 1 at the AU's presence threshold, 5 at ``high``; linear between, clipped."""
     scale = scale or AU_SCALE
-    sigma = np.array([scale[au][0] for au in AUS])
-    high = np.array([max(scale[au][1], 4 * scale[au][0]) for au in AUS])
+    thr = np.array([scale[au][0] for au in AUS])
+    high = np.array([max(scale[au][1], 2 * scale[au][0]) for au in AUS])
     x = np.asarray(measures, dtype=np.float64)
-    low_part = x / (2 * sigma)
-    high_part = 1 + 4 * (x - 2 * sigma) / (high - 2 * sigma)
-    out = np.where(x < 2 * sigma, low_part, high_part)
+    low_part = x / thr
+    high_part = 1 + 4 * (x - thr) / (high - thr)
+    out = np.where(x < thr, low_part, high_part)
     return np.clip(out, 0.0, 5.0).astype(np.float32)
 
 
@@ -257,8 +158,8 @@ def aus_from_faces(faces: FaceCues, clip_baseline: bool | None = None) -> AUCues
     raw = au_measures(feats, NEUTRAL_FEATURES)
     use_clip = int(ok.sum()) >= MIN_CLIP_FRAMES if clip_baseline is None else clip_baseline
     if use_clip:
-        sigma = np.array([AU_SCALE[au][0] for au in AUS])
-        base = np.clip(np.percentile(raw, 10, axis=0), -sigma, sigma)
+        half = np.array([AU_SCALE[au][0] / 2 for au in AUS])  # 1 sigma for 2-sigma AUs
+        base = np.clip(np.percentile(raw, 10, axis=0), -half, half)
         raw = raw - base
     intensity[ok] = to_intensity(raw)
     presence[ok] = intensity[ok] >= 1.0
@@ -434,24 +335,48 @@ def plot_au_heatmap(cues: AUCues, ax=None):
 # --------------------------------------------------------------------------- calibration
 
 
-def calibrate(neutral: np.ndarray, population: np.ndarray) -> dict:
-    """Constants for the module: neutral feature medians, and per AU (sigma, high).
+def calibrate(
+    neutral: np.ndarray,
+    population: np.ndarray,
+    design: tuple[np.ndarray, np.ndarray] | None = None,
+    expected: dict[str, tuple[str, ...]] | None = None,
+) -> dict:
+    """Constants for the module: neutral feature medians, and per AU (threshold, high).
 
     Args:
         neutral: landmarks [N, 478, 3] of near-frontal neutral faces.
         population: landmarks [M, 478, 3] of near-frontal faces of all expressions.
+        design: landmarks [K, 478, 3] and class names [K] of labelled expressive faces; with
+            ``expected`` it sets the thresholds of ``TUNED_AUS`` (see ``tuned_threshold``).
+        expected: AU -> the classes of ``design`` where FACS expects the AU.
 
     Returns:
-        ``{"NEUTRAL_FEATURES": {...}, "AU_SCALE": {au: (sigma, high)}}`` in IOD units.
+        ``{"NEUTRAL_FEATURES": {...}, "AU_SCALE": {au: (threshold, high)}}`` in IOD units.
     """
     fn = geometric_features(frontalise(neutral))
     template = {k: float(np.median(v)) for k, v in fn.items()}
     raw_n = au_measures(fn, template)
     raw_p = au_measures(geometric_features(frontalise(population)), template)
-    sigma = raw_n.std(axis=0)
+    thr = 2 * raw_n.std(axis=0)
     high = np.percentile(raw_p, 99, axis=0)
-    scale = {au: (float(sigma[j]), float(high[j])) for j, au in enumerate(AUS)}
+    if design is not None and expected:
+        raw_d = au_measures(geometric_features(frontalise(design[0])), template)
+        for j, au in enumerate(AUS):
+            if au in TUNED_AUS and expected.get(au):
+                on = np.isin(np.asarray(design[1]), expected[au])
+                thr[j] = tuned_threshold(raw_n[:, j], raw_d[on, j], raw_d[~on, j])
+    scale = {au: (float(thr[j]), float(high[j])) for j, au in enumerate(AUS)}
     # AU45: full closure (aperture 0) is the maximum, whatever the population shows.
     aperture = template["upper_lid_height"] - template["lower_lid_height"]
     scale["AU45"] = (scale["AU45"][0], float(aperture))
     return {"NEUTRAL_FEATURES": template, "AU_SCALE": scale}
+
+
+def tuned_threshold(neutral: np.ndarray, on: np.ndarray, off: np.ndarray) -> float:
+    """The presence threshold, among neutral-face quantiles ``TUNED_QUANTILES``, that best
+    separates faces expected to show the AU (``on``) from the others (``off``): the largest
+    rate on ``on`` minus rate on ``off`` (ties: the higher threshold). The lowest candidate
+    caps the share of neutral faces showing the AU at 20%."""
+    cands = np.quantile(neutral, np.linspace(*TUNED_QUANTILES))
+    gain = [(on >= t).mean() - (off >= t).mean() for t in cands]
+    return float(cands[len(gain) - 1 - int(np.argmax(gain[::-1]))])
