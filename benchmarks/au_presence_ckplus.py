@@ -41,6 +41,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--cues", type=Path, help="mmemo cues --json output for ckplus48")
     ap.add_argument("--subjects", choices=("odd", "even", "all"), default="odd")
+    ap.add_argument("--fer-neutral", action="store_true",
+                    help="also: presence on FER2013 PublicTest neutral faces (no AU choice used them)")
     ap.add_argument("--save", type=Path, help="write the measured cues here (JSON lines)")
     args = ap.parse_args()
 
@@ -103,6 +105,26 @@ def main() -> None:
           f"{'ok' if blink <= calm else 'squinting read as a blink'}; "
           f"vs happy/surprise (max) {100 * still:.0f}%")  # fmt: skip
     print(f"every AU fires on a class where FACS expects it: {ok_all}")
+    if args.fer_neutral:
+        fer_neutral_presence()
+
+
+def fer_neutral_presence() -> None:
+    """Share of FER2013 PublicTest neutral faces showing each AU (false alarms)."""
+    import numpy as np
+
+    from mmemo.encoders.pipeline import extract_cues
+
+    files = sorted((DATA / "fer2013" / "publictest" / "neutral").glob("*.jpg"))
+    pres = []
+    for f in files:
+        face = extract_cues(f, prosody=False).to_dict().get("face") or {}
+        if not face.get("empty") and face.get("presence"):
+            pres.append(face["presence"][0])
+            aus = face["aus"]
+    rate = 100 * np.mean(pres, axis=0)
+    print(f"FER2013 PublicTest neutral: {len(pres)}/{len(files)} faces measured; presence (%)")
+    print("  " + "  ".join(f"{au} {r:.0f}" for au, r in zip(aus, rate)))
 
 
 if __name__ == "__main__":
