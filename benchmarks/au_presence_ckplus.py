@@ -4,7 +4,7 @@ Run:  python benchmarks/au_presence_ckplus.py [--cues FILE.jsonl] [--subjects od
       [--save FILE.jsonl]
 
 Presence is the encoder's own decision (``AUCues.presence``: intensity >= 1, i.e. beyond
-2 sigma of FER2013 neutral faces), read from the JSON that ``mmemo cues --json`` printed for
+the AU's presence threshold, see :mod:`mmemo.encoders.au`), read from the JSON that ``mmemo cues --json`` printed for
 the CK+48 images (``--cues``; without it the images under ``../shared/data/ckplus48`` are
 measured here). Default: the odd-numbered subjects, which no AU choice has used. For each AU
 the table marks the classes where FACS prototypes expect it (EMFACS, as in
@@ -14,6 +14,7 @@ AU17 for sadness) and says whether it fires (presence >= 10 %) on at least one o
 (an AU firing everywhere is no success); ``sep`` = the first minus the second. AU45 (blink)
 on disgust is compared with the neutral-looking classes (CK+48 has no neutral class:
 contempt and sadness, whose faces move least) and with happy and surprise (no squint).
+``--fer-neutral`` adds the false-alarm rate per AU on FER2013 PublicTest neutral faces.
 ``EXPECTED`` also sets the thresholds of ``mmemo.encoders.au.TUNED_AUS`` on the even
 subjects (``validate_au_ckplus.py --calibrate``).
 """
@@ -41,8 +42,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--cues", type=Path, help="mmemo cues --json output for ckplus48")
     ap.add_argument("--subjects", choices=("odd", "even", "all"), default="odd")
-    ap.add_argument("--fer-neutral", action="store_true",
-                    help="also: presence on FER2013 PublicTest neutral faces (no AU choice used them)")
+    ap.add_argument(
+        "--fer-neutral",
+        action="store_true",
+        help="also: presence on FER2013 PublicTest neutral faces (no AU choice used them)",
+    )
     ap.add_argument("--save", type=Path, help="write the measured cues here (JSON lines)")
     args = ap.parse_args()
 

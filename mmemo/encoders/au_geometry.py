@@ -50,6 +50,8 @@ def geometric_features(front: np.ndarray) -> dict[str, np.ndarray]:
     f = front
     eye_line = _y(f, _EYE_INNER + _EYE_OUTER)
     corners = (_CORNER_R, _CORNER_L)
+    lid_r = _y(f, _LID_MID_R) - _y(f, _IRIS_R)
+    lid_l = _y(f, _LID_MID_L) - _y(f, _IRIS_L)
     return {
         "inner_brow_height": _y(f, _BROW_INNER) - _y(f, _EYE_INNER),
         "outer_brow_height": _y(f, _BROW_OUTER) - _y(f, _EYE_OUTER),
@@ -57,8 +59,7 @@ def geometric_features(front: np.ndarray) -> dict[str, np.ndarray]:
         "brow_gap": _x(f, _BROW_INNER_L) - _x(f, _BROW_INNER_R),
         "upper_lid_height": _y(f, _UPPER_LID) - eye_line,
         "lower_lid_height": _y(f, _LOWER_LID) - eye_line,
-        "lid_above_iris": 0.5 * (_y(f, _LID_MID_R) - _y(f, _IRIS_R)
-                                 + _y(f, _LID_MID_L) - _y(f, _IRIS_L)),  # fmt: skip
+        "lid_above_iris": 0.5 * (lid_r + lid_l),
         "cheek_height": _y(f, _CHEEK) - eye_line,
         "ala_height": _y(f, _ALA) - eye_line,
         "nose_length": _y(f, _NASION) - _y(f, _SUBNASALE),

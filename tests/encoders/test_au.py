@@ -165,6 +165,23 @@ def test_geometry_does_not_raise_other_aus(closed, edit, au):
     assert change[J[au]] <= 0.25
 
 
+def test_tuned_threshold_separates_and_caps_neutral_false_alarms():
+    from mmemo.encoders.au import tuned_threshold
+
+    rng = np.random.default_rng(0)
+    neutral, off = rng.normal(0, 1, 2000), rng.normal(0, 1, 500)
+    t = tuned_threshold(neutral, rng.normal(2.5, 1, 500), off)
+    assert 0.8 < t < 2.0  # between the two groups, where on minus off peaks (about 1.25)
+    assert (neutral >= t).mean() <= 0.20
+    # expected faces no different from neutral ones, others far below: the best separation
+    # would be a threshold under every neutral face; the cap keeps it at their 80th percentile
+    low = tuned_threshold(neutral, rng.normal(0, 1, 500), rng.normal(-9, 1, 500))
+    assert low == pytest.approx(np.quantile(neutral, 0.80))
+    # a measure high on every face separates nothing: ties go to the cautious end
+    top = tuned_threshold(neutral, rng.normal(9, 1, 500), rng.normal(9, 1, 500))
+    assert top == pytest.approx(np.quantile(neutral, 0.995))
+
+
 def test_head_pose_barely_changes_aus(astro):
     lm = astro.landmarks[0].astype(np.float64)
     a = np.deg2rad(20)
