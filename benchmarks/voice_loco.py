@@ -15,7 +15,7 @@ adds fearful and, where present, disgust). Rows:
 - ``shipped-before``: the previous shipped head itself (RAVDESS actors 01-16 only), when
   ``--old-head`` names a folder with its ``speech.json``;
 - ``first-pass``: the first cross-corpus recipe of issue 12 (the shipped recipe with every
-  feature kept for the single-clip classifier, ``drop_shifted=0``);
+  feature kept for the single-clip classifier and its C 0.003);
 - ``after``: :class:`mmemo.heads.voice.learn.Recipe` defaults (the shipped recipe).
 
 ``--search`` runs the staged search that chose the recipe, every setting judged by the mean
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             "clip": cfg.get("temperature", 1.0),
             "speaker": cfg.get("temperature_speaker", 1.0),
         }
-    first = loco(trim, dataclasses.replace(Recipe(), drop_shifted=0.0))
+    first = loco(trim, dataclasses.replace(Recipe(), drop_shifted=0.0, C_clip=0.003))
     rows["first-pass"] = _strip(first)
     after = Recipe()
     after_res = loco(trim if after.trim else raw, after)
