@@ -196,7 +196,8 @@ def search(trim: VoiceData, raw: VoiceData) -> list[dict]:
               flush=True)  # fmt: skip
         return row
 
-    base = Recipe()
+    # stages 1-3 ran before stage 4 existed: every feature kept for the single clip
+    base = dataclasses.replace(Recipe(), drop_shifted=0.0)
     # stage 1: features x trimming (trimming is judged on both feature sets' default C)
     for feats in (("eGeMAPSv02",), ("ComParE_2016", "eGeMAPSv02")):
         for tr in (False, True):
@@ -227,6 +228,10 @@ def search(trim: VoiceData, raw: VoiceData) -> list[dict]:
     base = dataclasses.replace(
         base, drop_shifted=max(stage4, key=lambda t: t[1]["clip"]["uar_mean"])[0]
     )
+    # stage 5: C of the clip classifier at that share
+    stage5 = [(C, run(dataclasses.replace(base, C_clip=C))) for C in (0.001, 0.002, 0.005, 0.01)]
+    stage5.append((base.C_clip, max(stage4, key=lambda t: t[1]["clip"]["uar_mean"])[1]))
+    base = dataclasses.replace(base, C_clip=max(stage5, key=lambda t: t[1]["clip"]["uar_mean"])[0])
     print(f"chosen: {json.dumps(base.to_dict())}", flush=True)
     return runs
 
