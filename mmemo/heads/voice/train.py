@@ -90,6 +90,10 @@ def train_speech(data: Path, out: Path, cache: Path, recipe: Recipe | None = Non
                 "type": "masked_logistic_regression",
                 "C": recipe.C_clip,
                 "input": "features standardised with the training pool's statistics",
+                "features_used": int(np.any(models["clip"].weights[0] != 0, axis=1).sum()),
+                "features_left_out": f"the {recipe.drop_shifted:.0%} of the features that "
+                "shift most between the training corpora with the emotion held fixed "
+                "(zero weight)",
             },
             "speaker": {
                 "type": "masked_logistic_regression",

@@ -12,11 +12,13 @@ from mmemo.heads.voice.learn import (
     Recipe,
     VoiceData,
     class_mask,
+    corpus_shift,
     fit_masked_lr,
     loco,
     restricted_scores,
     sample_weights,
     shared_classes,
+    stable_columns,
 )
 
 
@@ -60,6 +62,42 @@ def test_a_label_outside_its_mask_is_an_error():
     mask[0, y[0]] = False
     with pytest.raises(ValueError, match="outside"):
         fit_masked_lr(X, y, mask, C=1.0)
+
+
+def _two_corpora(seed=0):
+    """Corpus A mostly class 0, corpus B mostly class 1. Feature 0 carries the emotion,
+    feature 1 the corpus (an offset between A and B), feature 2 is noise."""
+    rng = np.random.default_rng(seed)
+    y = np.concatenate([rng.choice(2, 400, p=[0.8, 0.2]), rng.choice(2, 400, p=[0.2, 0.8])])
+    corpus = np.repeat(["a", "b"], 400)
+    X = rng.normal(0, 1, (800, 3))
+    X[:, 0] += 3 * y
+    X[:, 1] += 3 * (corpus == "b")
+    return X, np.array(["sad", "angry"])[y], corpus
+
+
+def test_corpus_shift_flags_the_corpus_feature_not_the_emotion_one():
+    X, labels, corpus = _two_corpora()
+    score = corpus_shift(X, labels, corpus)
+    assert score.argmax() == 1
+    # the corpora's class mixes differ (80/20 vs 20/80), so the plain corpus means of the
+    # emotion feature differ by ~1.8 SD; the class-balanced centroids do not
+    assert score[0] < 0.05 < score[1]
+    keep = stable_columns(X, labels, corpus, drop=1 / 3)
+    assert keep.tolist() == [True, False, True]
+    assert stable_columns(X, labels, corpus, drop=0.0) is None
+    assert stable_columns(X, labels, np.repeat("a", 800), drop=0.5) is None
+
+
+def test_columns_left_out_get_zero_weight_and_match_a_fit_without_them():
+    X, y = _toy(d=6)
+    mask = np.ones((len(y), 3), bool)
+    keep = np.array([True, False, True, True, False, True])
+    m = fit_masked_lr(X, y, mask, C=0.5, columns=keep)
+    ref = fit_masked_lr(X[:, keep], y, mask, C=0.5)
+    assert m.weights[0].shape == (6, 3)
+    assert not m.weights[0][~keep].any()
+    np.testing.assert_allclose(m.predict_proba(X), ref.predict_proba(X[:, keep]), atol=1e-5)
 
 
 def test_class_mask_and_weights_follow_the_corpora():
