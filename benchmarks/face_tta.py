@@ -54,13 +54,13 @@ def main() -> None:
     out: dict[str, dict[str, float]] = {}
     for name, (shifts, mirror) in VIEW_SETS.items():
         shifts = TTA_SHIFTS if shifts is None else shifts
-        lo = face_logits(head.model, x, tta=mirror, shifts=shifts)
+        lo = face_logits(head.model, x, tta=mirror, views=shifts)
         rec = {"views": len(shifts) * (2 if mirror else 1),
                "fer_publictest_acc_cnn": float((lo.argmax(1) == y).mean())}  # fmt: skip
         if head.geometry is not None:
             fused = fused_logits(lo, head.geometry, lms, head.geometry_weight)
             rec["fer_publictest_acc_fused"] = float((fused.argmax(1) == y).mean())
-        head.shifts, head.mirror = tuple(shifts), mirror
+        head.views, head.mirror = tuple(shifts), mirror
         crops = x[:8]
         head.logits(crops)  # warm-up
         times = []

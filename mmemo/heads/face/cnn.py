@@ -62,37 +62,49 @@ def augment(x: Any, gen: Any) -> Any:
     return F.grid_sample(x, grid, padding_mode="border", align_corners=False)
 
 
-# Test-time views: offsets (dy, dx) in pixels of the FACE_CROP window inside the 48x48 crop, each
-# also mirrored when ``mirror``; the logits of all views are averaged. Fixed before measuring:
-# the centre and 2-px shifts up/down/left/right, inside the +-4 px shifts seen in training.
-TTA_SHIFTS: tuple[tuple[int, int], ...] = ((0, 0), (-2, 0), (2, 0), (0, -2), (0, 2))
+# Test-time views: a view is ``(dy, dx)`` or ``(dy, dx, scale)``: the window of FACE_CROP * scale
+# px at an offset of (dy, dx) px from the centre of the 48x48 crop, resized to FACE_CROP; each is
+# also mirrored when ``mirror``, and the logits of all views are averaged. TTA_SHIFTS was fixed
+# before measuring: the centre and 2-px shifts up/down/left/right (inside the +-4 px of training).
+TTA_SHIFTS: tuple[tuple[float, ...], ...] = ((0, 0), (-2, 0), (2, 0), (0, -2), (0, 2))
+
+
+def _window(x: Any, size: int, view: tuple[float, ...] | list) -> Any:
+    """The test-time ``view`` of float crops ``x`` ``[N, 1, H, W]`` as ``[N, 1, size, size]``."""
+    import torch.nn.functional as F
+
+    dy, dx = int(view[0]), int(view[1])
+    scale = float(view[2]) if len(view) > 2 else 1.0
+    h, w = x.shape[-2], x.shape[-1]
+    s = int(round(size * scale))
+    t, lft = (h - s) // 2 + dy, (w - s) // 2 + dx
+    if t < 0 or lft < 0 or t + s > h or lft + s > w:
+        raise ValueError(f"view {tuple(view)} leaves the {h}x{w} image")
+    v = x[..., t : t + s, lft : lft + s]
+    if s == size:
+        return v
+    return F.interpolate(v, size=(size, size), mode="bilinear", align_corners=False,
+                         antialias=s > size)  # fmt: skip
 
 
 def tta_logits(
     model: Any,
     x: Any,
     size: int = FACE_CROP,
-    shifts: tuple[tuple[int, int], ...] | list = ((0, 0),),
+    views: tuple[tuple[float, ...], ...] | list = ((0, 0),),
     mirror: bool = True,
 ) -> Any:
-    """Mean logits of ``model`` over the test-time views of float crops ``x`` ``[N, 1, H, W]``:
-    the ``size`` x ``size`` window at each ``(dy, dx)`` offset from the centre, and its mirror
-    image when ``mirror``. All views of a batch go through the network as one batch."""
+    """Mean logits of ``model`` over the test-time ``views`` of float crops ``x``
+    ``[N, 1, H, W]`` (see ``TTA_SHIFTS``), each also mirrored when ``mirror``. All views of a
+    batch go through the network as one batch."""
     import torch
 
-    h, w = x.shape[-2], x.shape[-1]
-    top, left = (h - size) // 2, (w - size) // 2
-    views = []
-    for dy, dx in shifts:
-        t, lft = top + int(dy), left + int(dx)
-        if t < 0 or lft < 0 or t + size > h or lft + size > w:
-            raise ValueError(f"view offset {(dy, dx)} leaves the {h}x{w} image")
-        views.append(x[..., t : t + size, lft : lft + size])
+    wins = [_window(x, size, v) for v in views]
     if mirror:
-        views += [torch.flip(v, dims=[3]) for v in views]
+        wins += [torch.flip(v, dims=[3]) for v in wins]
     n = x.shape[0]
-    stacked = torch.cat(views).contiguous(memory_format=torch.channels_last)
-    return model(stacked).reshape(len(views), n, -1).mean(0)
+    stacked = torch.cat(wins).contiguous(memory_format=torch.channels_last)
+    return model(stacked).reshape(len(wins), n, -1).mean(0)
 
 
 def face_logits(
@@ -100,19 +112,19 @@ def face_logits(
     x_u8: np.ndarray,
     batch: int = 1024,
     tta: bool = True,
-    shifts: tuple[tuple[int, int], ...] | list = ((0, 0),),
+    views: tuple[tuple[float, ...], ...] | list = ((0, 0),),
 ) -> np.ndarray:
-    """Logits ``[N, C]`` of the CNN for uint8 crops ``[N, 48, 48]``: the mean over the views
-    at ``shifts`` and (with ``tta``) their mirror images, as :func:`tta_logits`."""
+    """Logits ``[N, C]`` of the CNN for uint8 crops ``[N, 48, 48]``: the mean over the
+    test-time ``views`` and (with ``tta``) their mirror images, as :func:`tta_logits`."""
     import torch
 
     model.eval()
     outs = []
-    step = max(1, batch // (len(shifts) * (2 if tta else 1)))  # views x images <= batch
+    step = max(1, batch // (len(views) * (2 if tta else 1)))  # views x images <= batch
     with torch.no_grad():
         for i in range(0, len(x_u8), step):
             xb = torch.from_numpy(np.asarray(x_u8[i : i + step])).float().div_(255).unsqueeze(1)
-            outs.append(tta_logits(model, xb, FACE_CROP, shifts, tta).numpy())
+            outs.append(tta_logits(model, xb, FACE_CROP, views, tta).numpy())
     return np.concatenate(outs)
 
 

@@ -43,9 +43,9 @@ class FaceHead:
         self.model.eval()
         self.crop = int(config["input"].get("center_crop", FACE_SIZE))
         self.mirror = bool(config["input"].get("test_time_mirror", False))
-        # test-time views: (dy, dx) offsets of the crop window (mmemo.heads.face.cnn.tta_logits)
-        self.shifts = tuple(
-            (int(dy), int(dx)) for dy, dx in config["input"].get("test_time_shifts", [[0, 0]])
+        # test-time views: [dy, dx(, scale)] windows of the crop (mmemo.heads.face.cnn.TTA_SHIFTS)
+        self.views = tuple(
+            tuple(float(a) for a in v) for v in config["input"].get("test_time_views", [[0, 0]])
         )
         self.temperature = config_temperature(config, "temperature", path)
         # out-of-corpus skill (kappa) behind the head's fusion weight; None: not measured
@@ -88,7 +88,7 @@ class FaceHead:
 
     def logits(self, crops: np.ndarray, batch: int = 256) -> np.ndarray:
         """The CNN's logits ``[N, 8]``: the mean over the configured test-time views (crop
-        window offsets ``test_time_shifts``, each mirrored when ``test_time_mirror``)."""
+        windows ``test_time_views``, each mirrored when ``test_time_mirror``)."""
         import torch
 
         x = np.asarray(crops)
@@ -97,7 +97,7 @@ class FaceHead:
         if x.ndim != 3 or x.shape[1:] != (FACE_SIZE, FACE_SIZE):
             raise ValueError(f"expected uint8 crops [N, 48, 48], got shape {x.shape}")
         out = []
-        step = max(1, batch // (len(self.shifts) * (2 if self.mirror else 1)))
+        step = max(1, batch // (len(self.views) * (2 if self.mirror else 1)))
         # A net this small gains nothing from intra-op threads, and on a busy machine the
         # thread pool's spinning made a batch of 8 crops 40x slower (0.7 s vs 16 ms).
         threads = torch.get_num_threads()
@@ -106,7 +106,7 @@ class FaceHead:
             with torch.no_grad():
                 for i in range(0, len(x), step):
                     xb = torch.from_numpy(x[i : i + step].astype(np.float32)) / 255.0
-                    lo = tta_logits(self.model, xb.unsqueeze(1), self.crop, self.shifts,
+                    lo = tta_logits(self.model, xb.unsqueeze(1), self.crop, self.views,
                                     self.mirror)  # fmt: skip
                     out.append(lo.numpy())
         finally:

@@ -71,7 +71,7 @@ CK_FOLDS = 5
 # 10 views) adds 0.6 points on FER PublicTest but costs 5x the CNN per face, which the predict
 # budget (8 frames per clip) does not allow (benchmarks/face_tta.py, issue 12). Opt in per bundle
 # with "test_time_shifts" in face.json's "input".
-FACE_TTA_SHIFTS: tuple[tuple[int, int], ...] = ((0, 0),)
+FACE_TTA_VIEWS: tuple[tuple[int, int], ...] = ((0, 0),)
 
 
 def face_stage_a(faces: dict[str, np.ndarray], cache: Path, seed: int = 0) -> tuple[Any, list]:
@@ -142,7 +142,7 @@ def _ck_acc(
 ) -> float:
     """CK+ accuracy with the argmax restricted to CK+'s 7 classes (it has no neutral); with
     ``geometry`` (and the crops' ``landmarks``) of the CNN fused with the geometry classifier."""
-    lo = face_logits(model, x, shifts=FACE_TTA_SHIFTS)
+    lo = face_logits(model, x, views=FACE_TTA_VIEWS)
     return ck_accuracy(fused_logits(lo, geometry, landmarks), y)
 
 
@@ -154,7 +154,7 @@ def ck_accuracy(logits: np.ndarray, y: np.ndarray) -> float:
 
 def _fer_acc(model: Any, faces: dict, geometry: Any = None, landmarks: Any = None) -> float:
     """FER2013 PublicTest accuracy of the CNN (fused with ``geometry`` when given)."""
-    lo = face_logits(model, faces["fer_publictest_x"], shifts=FACE_TTA_SHIFTS)
+    lo = face_logits(model, faces["fer_publictest_x"], views=FACE_TTA_VIEWS)
     lo = fused_logits(lo, geometry, landmarks)
     return float((lo.argmax(1) == faces["fer_publictest_y"]).mean())
 
@@ -168,7 +168,7 @@ def train_face(data: Path, out: Path, cache: Path, seed: int = 0) -> dict[str, A
     log(f"face: FER train {len(faces['fer_train_y'])}, PublicTest {len(fer_y)}, CK+ "
         f"{len(faces['ck_y'])} images of {len(set(faces['ck_subject']))} subjects")  # fmt: skip
     stage_a, hist = face_stage_a(faces, cache, seed)
-    fer_a = float((face_logits(stage_a, fer_x, shifts=FACE_TTA_SHIFTS).argmax(1) == fer_y).mean())
+    fer_a = float((face_logits(stage_a, fer_x, views=FACE_TTA_VIEWS).argmax(1) == fer_y).mean())
     lms = face_landmarks(faces, cache)
     ck_idx = np.arange(len(faces["ck_y"]))
     folds, folds_cnn, fer_after = [], [], []
@@ -183,7 +183,7 @@ def train_face(data: Path, out: Path, cache: Path, seed: int = 0) -> dict[str, A
     final = _finetune(stage_a, faces, ck_idx, seed)
     geometry = fit_geometry(faces, lms, ck_idx)
     fused = fused_logits(
-        face_logits(final, fer_x, shifts=FACE_TTA_SHIFTS), geometry, lms["fer_publictest"]
+        face_logits(final, fer_x, views=FACE_TTA_VIEWS), geometry, lms["fer_publictest"]
     )
     fer_pred = fused.argmax(1)
     fer_acc = float((fer_pred == fer_y).mean())
@@ -208,7 +208,7 @@ def train_face(data: Path, out: Path, cache: Path, seed: int = 0) -> dict[str, A
             "gray": "ITU-R 601 luma, uint8",
             "scale": "x / 255",
             "test_time_mirror": True,
-            "test_time_shifts": [list(s) for s in FACE_TTA_SHIFTS],
+            "test_time_views": [list(v) for v in FACE_TTA_VIEWS],
         },  # fmt: skip
         "arch": {"type": "face_cnn", "width": FACE_WIDTH},
         "training": {

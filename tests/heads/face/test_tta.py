@@ -22,7 +22,7 @@ def _net():
     return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(40 * 40, 8)).eval()
 
 
-def _head(tmp_path, model, shifts=TTA_SHIFTS, mirror=True) -> FaceHead:
+def _head(tmp_path, model, views=TTA_SHIFTS, mirror=True) -> FaceHead:
     """A FaceHead loaded from a real bundle (random width-4 CNN), its network then swapped
     for ``model``."""
     torch.manual_seed(0)
@@ -32,12 +32,17 @@ def _head(tmp_path, model, shifts=TTA_SHIFTS, mirror=True) -> FaceHead:
         "labels": list(FACE_LABELS),
         "arch": {"width": 4},
         "input": {"center_crop": 40, "test_time_mirror": mirror,
-                  "test_time_shifts": [list(s) for s in shifts]},
+                  "test_time_views": [list(v) for v in views]},
     }  # fmt: skip
     save_bundle(tmp_path, "face", config, tensors)
     head = FaceHead.load(tmp_path)
     head.model = model
     return head
+
+
+def _mirrored(view: tuple) -> tuple:
+    """The view that the mirror image of ``view`` is (dx changes sign)."""
+    return (view[0], -view[1], *view[2:])
 
 
 def _crops(n: int = 3) -> np.ndarray:
@@ -60,15 +65,23 @@ def test_tta_logits_is_the_mean_over_shifted_and_mirrored_windows():
     assert not np.allclose(got, centre, atol=1e-2)  # the extra views change the logits
     with pytest.raises(ValueError, match="leaves"):
         tta_logits(model, x, 40, ((5, 0),))
+    with pytest.raises(ValueError, match="leaves"):
+        tta_logits(model, x, 40, ((0, 0, 1.25),))  # a 50-px window of a 48-px crop
+    # a scaled view: the centred 44-px window resized to 40 px
+    with torch.no_grad():
+        zoom = tta_logits(model, x, 40, ((0, 0, 1.1),), mirror=False)
+        win = torch.nn.functional.interpolate(x[..., 2:46, 2:46], size=(40, 40), mode="bilinear",
+                                              align_corners=False, antialias=True)  # fmt: skip
+        np.testing.assert_allclose(zoom, model(win), atol=1e-5)
     np.testing.assert_allclose(
-        face_logits(model, _crops(), shifts=TTA_SHIFTS, batch=10), got, atol=1e-5
+        face_logits(model, _crops(), views=TTA_SHIFTS, batch=10), got, atol=1e-5
     )  # batched over images in steps of batch // views
 
 
 def test_the_head_runs_every_configured_view_in_one_batch(tmp_path):
     model = _net()
     head = _head(tmp_path, model)
-    assert head.shifts == TTA_SHIFTS and head.mirror
+    assert head.views == TTA_SHIFTS and head.mirror
     sizes = []
     head.model.register_forward_hook(lambda m, i, o: sizes.append(tuple(i[0].shape)))
     logits = head.logits(_crops(3))
@@ -79,11 +92,11 @@ def test_the_head_runs_every_configured_view_in_one_batch(tmp_path):
     np.testing.assert_allclose(logits, ref, atol=1e-5)
     # a bundle without test_time_shifts keeps the earlier centre + mirror behaviour
     cfg = json.loads((tmp_path / "face.json").read_text())
-    del cfg["input"]["test_time_shifts"]
+    del cfg["input"]["test_time_views"]
     tensors = {k: v.numpy() for k, v in build_face_cnn(4).state_dict().items()}
     save_bundle(tmp_path, "face", cfg, tensors)
     old = FaceHead.load(tmp_path)
-    assert old.shifts == ((0, 0),)
+    assert old.views == ((0.0, 0.0),)
     old.model = model
     with torch.no_grad():
         x = torch.from_numpy(_crops(3)[:, 4:44, 4:44] / 255.0).float().unsqueeze(1)
@@ -94,12 +107,15 @@ def test_the_head_runs_every_configured_view_in_one_batch(tmp_path):
 def test_a_mirrored_face_gets_the_same_logits(tmp_path):
     """TTA_SHIFTS is symmetric in dx and every window is mirrored, so the views of a mirrored
     crop are the views of the crop: the same logits, hence the same prediction."""
-    assert set(TTA_SHIFTS) == {(dy, -dx) for dy, dx in TTA_SHIFTS}
+    assert set(TTA_SHIFTS) == {_mirrored(v) for v in TTA_SHIFTS}
     head = _head(tmp_path, _net())
     crops = _crops(4)
     a = head.logits(crops)
     b = head.logits(crops[:, :, ::-1].copy())
     np.testing.assert_allclose(a, b, atol=1e-5)
+    zoomed = _head(tmp_path, _net(), views=((0, 0), (0, 0, 1.1), (1, 2, 0.9), (1, -2, 0.9)))
+    np.testing.assert_allclose(zoomed.logits(crops), zoomed.logits(crops[:, :, ::-1].copy()),
+                               atol=1e-5)  # fmt: skip
     # without the mirror views the two differ: the test above is not vacuous
     plain = _head(tmp_path, _net(), mirror=False)
     assert not np.allclose(plain.logits(crops), plain.logits(crops[:, :, ::-1].copy()), atol=1e-2)
@@ -126,7 +142,7 @@ def test_the_shipped_head_reads_real_ckplus_faces_alike_when_mirrored(shared_dat
     lo_m = head.logits(crops[:, :, ::-1].copy())
     pred = np.asarray(CK_HEAD_IDX)[lo[:, CK_HEAD_IDX].argmax(1)]
     pred_m = np.asarray(CK_HEAD_IDX)[lo_m[:, CK_HEAD_IDX].argmax(1)]
-    if set(head.shifts) == {(dy, -dx) for dy, dx in head.shifts} and head.mirror:
+    if set(head.views) == {(dy, -dx) for dy, dx in head.views} and head.mirror:
         np.testing.assert_allclose(lo, lo_m, atol=1e-4)
     assert (pred == pred_m).mean() >= 0.9
     # the shipped head was fine-tuned on all of CK+: a smoke test of the real-face path
