@@ -62,20 +62,69 @@ def augment(x: Any, gen: Any) -> Any:
     return F.grid_sample(x, grid, padding_mode="border", align_corners=False)
 
 
-def face_logits(model: Any, x_u8: np.ndarray, batch: int = 512, tta: bool = True) -> np.ndarray:
-    """Logits ``[N, C]`` of the CNN for uint8 crops ``[N, 48, 48]`` (mean with the mirror)."""
+# Test-time views: a view is ``(dy, dx)`` or ``(dy, dx, scale)``: the window of FACE_CROP * scale
+# px at an offset of (dy, dx) px from the centre of the 48x48 crop, resized to FACE_CROP; each is
+# also mirrored when ``mirror``, and the logits of all views are averaged. TTA_SHIFTS was fixed
+# before measuring: the centre and 2-px shifts up/down/left/right (inside the +-4 px of training).
+TTA_SHIFTS: tuple[tuple[float, ...], ...] = ((0, 0), (-2, 0), (2, 0), (0, -2), (0, 2))
+
+
+def _window(x: Any, size: int, view: tuple[float, ...] | list) -> Any:
+    """The test-time ``view`` of float crops ``x`` ``[N, 1, H, W]`` as ``[N, 1, size, size]``."""
+    import torch.nn.functional as F
+
+    dy, dx = int(view[0]), int(view[1])
+    scale = float(view[2]) if len(view) > 2 else 1.0
+    h, w = x.shape[-2], x.shape[-1]
+    s = int(round(size * scale))
+    t, lft = (h - s) // 2 + dy, (w - s) // 2 + dx
+    if t < 0 or lft < 0 or t + s > h or lft + s > w:
+        raise ValueError(f"view {tuple(view)} leaves the {h}x{w} image")
+    v = x[..., t : t + s, lft : lft + s]
+    if s == size:
+        return v
+    return F.interpolate(v, size=(size, size), mode="bilinear", align_corners=False,
+                         antialias=s > size)  # fmt: skip
+
+
+def tta_logits(
+    model: Any,
+    x: Any,
+    size: int = FACE_CROP,
+    views: tuple[tuple[float, ...], ...] | list = ((0, 0),),
+    mirror: bool = True,
+) -> Any:
+    """Mean logits of ``model`` over the test-time ``views`` of float crops ``x``
+    ``[N, 1, H, W]`` (see ``TTA_SHIFTS``), each also mirrored when ``mirror``. All views of a
+    batch go through the network as one batch."""
+    import torch
+
+    wins = [_window(x, size, v) for v in views]
+    if mirror:
+        wins += [torch.flip(v, dims=[3]) for v in wins]
+    n = x.shape[0]
+    stacked = torch.cat(wins).contiguous(memory_format=torch.channels_last)
+    return model(stacked).reshape(len(wins), n, -1).mean(0)
+
+
+def face_logits(
+    model: Any,
+    x_u8: np.ndarray,
+    batch: int = 1024,
+    tta: bool = True,
+    views: tuple[tuple[float, ...], ...] | list = ((0, 0),),
+) -> np.ndarray:
+    """Logits ``[N, C]`` of the CNN for uint8 crops ``[N, 48, 48]``: the mean over the
+    test-time ``views`` and (with ``tta``) their mirror images, as :func:`tta_logits`."""
     import torch
 
     model.eval()
     outs = []
+    step = max(1, batch // (len(views) * (2 if tta else 1)))  # views x images <= batch
     with torch.no_grad():
-        for i in range(0, len(x_u8), batch):
-            xb = torch.from_numpy(center_crop(x_u8[i : i + batch])).float().div_(255)
-            xb = xb.unsqueeze(1).contiguous(memory_format=torch.channels_last)
-            lo = model(xb)
-            if tta:
-                lo = (lo + model(torch.flip(xb, dims=[3]))) / 2
-            outs.append(lo.numpy())
+        for i in range(0, len(x_u8), step):
+            xb = torch.from_numpy(np.asarray(x_u8[i : i + step])).float().div_(255).unsqueeze(1)
+            outs.append(tta_logits(model, xb, FACE_CROP, views, tta).numpy())
     return np.concatenate(outs)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from mmemo.heads.bundle import save_bundle
 from mmemo.heads.face.cnn import (
     FACE_CROP,
+    TTA_SHIFTS,
     average_weights,
     build_face_cnn,
     face_logits,
@@ -64,6 +65,24 @@ FT_SOUP = 3
 
 
 CK_FOLDS = 5
+
+
+# Test-time views of the shipped head: crop-window offsets, each mirrored (the held-out metrics
+# below use them, as the head predicts). The centre only: cnn.TTA_SHIFTS (centre + 2-px shifts,
+# 10 views) adds 0.6 points on FER PublicTest but costs 5x the CNN per face, which the predict
+# budget (8 frames per clip) does not allow (benchmarks/face_tta.py, issue 12). Opt in per bundle
+# with "test_time_views" in face.json's "input" (TTA_CANDIDATES below are scored by each run).
+FACE_TTA_VIEWS: tuple[tuple[float, ...], ...] = ((0, 0),)
+
+
+# Other view sets whose CK+ fold and FER PublicTest accuracies are recorded alongside (metrics
+# "by_test_time_views"), so that one run shows what each would ship with; all mirrored.
+TTA_CANDIDATES: dict[str, tuple[tuple[float, ...], ...]] = {
+    "centre": ((0, 0),),
+    "zoom_1.1": ((0, 0, 1.1),),
+    "centre+zoom_1.1": ((0, 0), (0, 0, 1.1)),
+    "shifts_2px": TTA_SHIFTS,
+}
 
 
 def face_stage_a(faces: dict[str, np.ndarray], cache: Path, seed: int = 0) -> tuple[Any, list]:
@@ -130,11 +149,18 @@ def _finetune(
 
 
 def _ck_acc(
-    model: Any, x: np.ndarray, y: np.ndarray, geometry: Any = None, landmarks: Any = None
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    geometry: Any = None,
+    landmarks: Any = None,
+    views: Any = None,
 ) -> float:
     """CK+ accuracy with the argmax restricted to CK+'s 7 classes (it has no neutral); with
-    ``geometry`` (and the crops' ``landmarks``) of the CNN fused with the geometry classifier."""
-    return ck_accuracy(fused_logits(face_logits(model, x), geometry, landmarks), y)
+    ``geometry`` (and the crops' ``landmarks``) of the CNN fused with the geometry classifier;
+    test-time ``views`` default to ``FACE_TTA_VIEWS``."""
+    lo = face_logits(model, x, views=FACE_TTA_VIEWS if views is None else views)
+    return ck_accuracy(fused_logits(lo, geometry, landmarks), y)
 
 
 def ck_accuracy(logits: np.ndarray, y: np.ndarray) -> float:
@@ -143,9 +169,13 @@ def ck_accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     return float((np.asarray(CK_HEAD_IDX)[lo.argmax(1)] == y).mean())
 
 
-def _fer_acc(model: Any, faces: dict, geometry: Any = None, landmarks: Any = None) -> float:
+def _fer_acc(
+    model: Any, faces: dict, geometry: Any = None, landmarks: Any = None, views: Any = None
+) -> float:
     """FER2013 PublicTest accuracy of the CNN (fused with ``geometry`` when given)."""
-    lo = fused_logits(face_logits(model, faces["fer_publictest_x"]), geometry, landmarks)
+    views = FACE_TTA_VIEWS if views is None else views
+    lo = face_logits(model, faces["fer_publictest_x"], views=views)
+    lo = fused_logits(lo, geometry, landmarks)
     return float((lo.argmax(1) == faces["fer_publictest_y"]).mean())
 
 
@@ -158,23 +188,36 @@ def train_face(data: Path, out: Path, cache: Path, seed: int = 0) -> dict[str, A
     log(f"face: FER train {len(faces['fer_train_y'])}, PublicTest {len(fer_y)}, CK+ "
         f"{len(faces['ck_y'])} images of {len(set(faces['ck_subject']))} subjects")  # fmt: skip
     stage_a, hist = face_stage_a(faces, cache, seed)
-    fer_a = float((face_logits(stage_a, fer_x).argmax(1) == fer_y).mean())
+    fer_a = float((face_logits(stage_a, fer_x, views=FACE_TTA_VIEWS).argmax(1) == fer_y).mean())
     lms = face_landmarks(faces, cache)
     ck_idx = np.arange(len(faces["ck_y"]))
     folds, folds_cnn, fer_after = [], [], []
+    by_views: dict[str, dict[str, Any]] = {name: {"ck": []} for name in TTA_CANDIDATES}
     for k, (tr, te) in enumerate(GroupKFold(CK_FOLDS).split(ck_idx, groups=faces["ck_subject"])):
         m = _finetune(stage_a, faces, tr, seed + k + 1)
         geo = fit_geometry(faces, lms, tr)
         folds.append(_ck_acc(m, faces["ck_x"][te], faces["ck_y"][te], geo, lms["ck"][te]))
         folds_cnn.append(_ck_acc(m, faces["ck_x"][te], faces["ck_y"][te]))
         fer_after.append(_fer_acc(m, faces, geo, lms["fer_publictest"]))
+        for name, v in TTA_CANDIDATES.items():
+            by_views[name]["ck"].append(
+                _ck_acc(m, faces["ck_x"][te], faces["ck_y"][te], geo, lms["ck"][te], views=v)
+            )
         log(f"face CK+ fold {k + 1}/{CK_FOLDS}: acc {folds[-1]:.4f} (CNN alone "
             f"{folds_cnn[-1]:.4f}), FER {fer_after[-1]:.4f}")  # fmt: skip
     final = _finetune(stage_a, faces, ck_idx, seed)
     geometry = fit_geometry(faces, lms, ck_idx)
-    fused = fused_logits(face_logits(final, fer_x), geometry, lms["fer_publictest"])
+    fused = fused_logits(
+        face_logits(final, fer_x, views=FACE_TTA_VIEWS), geometry, lms["fer_publictest"]
+    )
     fer_pred = fused.argmax(1)
     fer_acc = float((fer_pred == fer_y).mean())
+    for name, v in TTA_CANDIDATES.items():
+        by_views[name] = {
+            "views": [list(x) for x in v],
+            "ckplus_subject_cv5_acc": mean_std(by_views[name]["ck"]),
+            "fer2013_publictest_acc": _fer_acc(final, faces, geometry, lms["fer_publictest"], v),
+        }
     metrics = {
         "fer2013_publictest_acc": fer_acc,
         "fer2013_publictest_uar": uar(fer_y, fer_pred),
@@ -184,6 +227,7 @@ def train_face(data: Path, out: Path, cache: Path, seed: int = 0) -> dict[str, A
         "fer2013_publictest_acc_fold_models": mean_std(fer_after),
         "ckplus_subject_cv5_acc": mean_std(folds),
         "ckplus_subject_cv5_acc_cnn_alone": mean_std(folds_cnn),
+        "by_test_time_views": by_views,
         "stage_a_history": hist,
     }
     log(f"face: FER PublicTest {fer_acc:.4f}; CK+ CV {np.mean(folds):.4f} +- {np.std(folds):.4f}")
@@ -196,6 +240,7 @@ def train_face(data: Path, out: Path, cache: Path, seed: int = 0) -> dict[str, A
             "gray": "ITU-R 601 luma, uint8",
             "scale": "x / 255",
             "test_time_mirror": True,
+            "test_time_views": [list(v) for v in FACE_TTA_VIEWS],
         },  # fmt: skip
         "arch": {"type": "face_cnn", "width": FACE_WIDTH},
         "training": {
