@@ -1,5 +1,7 @@
 """Any causal LM reads cue text: tiny random Llama (Llama-3 template) and Gemma (a template
-that refuses a system role) run the shipped ``cue_text`` recipe with no family forced."""
+that refuses a system role) run the shipped ``cue_text`` recipe with no family forced, scored
+by the recipe's own rewards only: they must vary within a GRPO group and train, as in
+``test_recipes.py``."""
 
 from __future__ import annotations
 
@@ -9,7 +11,14 @@ import pytest
 
 from mmemo.config import load_config
 from mmemo.resources import recipes_dir
-from tests.training.test_recipes import _changed, _tensors, smoke_overrides
+from tests.training.test_recipes import (
+    LEARN_OVERRIDES,
+    LEARN_SFT_STEPS,
+    _changed,
+    _tensors,
+    check_rewards_vary,
+    smoke_overrides,
+)
 
 
 @pytest.mark.parametrize("family", ["llama", "gemma"])
@@ -22,13 +31,12 @@ def test_cue_text_recipe_on_a_non_qwen_causal_lm(family, tiny, manifest, tmp_pat
     out = tmp_path / "run"
     cfg = load_config(
         recipes_dir() / "cue_text.yaml",
-        [
-            *smoke_overrides(model_dir, manifest, out),
-            "rewards.2={_component_: tests.models.tiny_helpers.get_hash_reward, weight: 1.0}",
-        ],
+        [*smoke_overrides(model_dir, manifest, out, LEARN_SFT_STEPS), *LEARN_OVERRIDES],
     )
     final = run_recipe(cfg)
     assert _changed(_tensors(model_dir), _tensors(out / "sft" / "final")) > 0
+    info = json.loads((final / "mmemo_stage_done.json").read_text())
+    print(family, check_rewards_vary(info["log_history"], steps=2))
     assert _changed(_tensors(out / "sft" / "final"), _tensors(final)) > 0
     assert json.loads((final / "mmemo_backbone.json").read_text())["family"] == "causal_lm"
 
