@@ -23,6 +23,29 @@ RECIPES = {
 }
 
 
+def _face_reasoning(row: dict) -> dict:
+    """Facial-R1 SFT targets reason from the face: the row's annotated AUs (the recipe asks
+    for the active AUs to be named in the reasoning, and its AU-F1 reward reads them there;
+    the shared rows' voice clause names none, so that reward would stay -1)."""
+    return {**row, "reasoning": " ".join(row["aus"]) if row["aus"] else "face relaxed"}
+
+
+# Recipes whose smoke rows differ from the shared manifest's (same media, labels and cues).
+SMOKE_ROWS = {"facial_r1": _face_reasoning}
+
+
+def smoke_manifest(recipe: str, manifest):
+    """The manifest a recipe's smoke runs read: the shared one, or a sibling file (media
+    paths stay relative) with the rows edited by ``SMOKE_ROWS[recipe]``."""
+    edit = SMOKE_ROWS.get(recipe)
+    if edit is None:
+        return manifest
+    path = manifest.with_name(f"{recipe}_smoke.jsonl")
+    rows = [edit(json.loads(line)) for line in manifest.read_text().splitlines()]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
 def smoke_overrides(family_dir, manifest, out, sft_steps: int = 2) -> list[str]:
     return [
         f"model.path={family_dir}",
@@ -68,7 +91,8 @@ def _run(recipe, tiny, manifest, tmp_path, sft_steps, extra=()):
     family_dir = tiny(RECIPES[recipe])
     out = tmp_path / "run"
     path = recipes_dir() / f"{recipe}.yaml"
-    cfg = load_config(path, [*smoke_overrides(family_dir, manifest, out, sft_steps), *extra])
+    rows = smoke_manifest(recipe, manifest)
+    cfg = load_config(path, [*smoke_overrides(family_dir, rows, out, sft_steps), *extra])
     final = run_recipe(cfg)
     assert final == out / "grpo" / "final"
     info = json.loads((final / "mmemo_stage_done.json").read_text())
