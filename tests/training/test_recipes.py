@@ -126,9 +126,13 @@ def test_recipe_smoke(recipe, tiny, manifest, tmp_path):
     assert load_config(out / "resolved_config.yaml") == cfg
 
 
-# What a learning run changes on top of smoke_overrides: 40 constant-rate SFT steps on the 4
-# rows, and two prompts (x 4 generations) per GRPO step.
-LEARN_SFT_STEPS = 40
+# What a learning run changes on top of smoke_overrides: 60 constant-rate SFT steps on the 4
+# rows (the loss is then near its floor, the label guess; at 40 a tiny Gemma still garbled the
+# template on every completion once the cue text changed), and GRPO groups of 8 (the media
+# recipes' own G), two prompts per step: the spread then rests on the label guess (1 in 4
+# correct), and all 4 groups of the run come out all-right or all-wrong with probability
+# ((3/4)^8 + (1/4)^8)^4 ~ 1e-4, so an unrelated change of the smoke data will not turn it red.
+LEARN_SFT_STEPS = 60
 LEARN_OVERRIDES = [
     # LoRA trains adapters on the linear layers and leaves the norms and the (tied) output
     # embedding as built. In a random-weight tiny model those rows have norm ~0.16 and the
@@ -138,7 +142,8 @@ LEARN_OVERRIDES = [
     # cap, so this is a property of the tiny stand-in, not of the recipes. The LoRA path
     # (adapters trained, merged into the saved checkpoint) is run by test_recipe_smoke.
     "lora.enabled=false",
-    "grpo.per_device_train_batch_size=8",
+    "grpo.num_generations=8",
+    "grpo.per_device_train_batch_size=16",
 ]
 
 
