@@ -228,10 +228,13 @@ def test_check_rewards_vary_fails_on_constant_rewards():
     assert check_rewards_vary(ok, steps=2)["components"] == {"f": [0.0, 0.5]}
 
 
-def test_constant_recipe_rewards_fail_the_check(tiny, manifest, tmp_path, monkeypatch):
-    """The deliberate mutation, kept as a test: the cue_text run above with each of its real
-    rewards still called but its output replaced by a constant. The spread check fails, and
-    GRPO leaves the weights as SFT made them (zero advantages, zero gradient)."""
+def test_constant_recipe_rewards_fail_the_check(
+    sft_cue_text, tiny, manifest, tmp_path, monkeypatch
+):
+    """The deliberate mutation, kept as a test: the cue_text learning run's GRPO stage (from
+    the same SFT stage, ``conftest.sft_cue_text``) with each of the recipe's real rewards still
+    called but its output replaced by a constant. The spread check fails, and GRPO leaves the
+    weights as SFT made them (zero advantages, zero gradient)."""
     from mmemo.training import pipeline
 
     real = pipeline.build_rewards_and_shapers
@@ -251,10 +254,9 @@ def test_constant_recipe_rewards_fail_the_check(tiny, manifest, tmp_path, monkey
         return [(Constant(r), w) for r, w in rewards], shapers
 
     monkeypatch.setattr(pipeline, "build_rewards_and_shapers", constant_rewards)
-    _, _, out, final, info = _run(
-        "cue_text", tiny, manifest, tmp_path, LEARN_SFT_STEPS, LEARN_OVERRIDES
-    )
+    grpo_only = [*LEARN_OVERRIDES, f"model.path={sft_cue_text}", "stages=[grpo]"]
+    _, _, _, final, info = _run("cue_text", tiny, manifest, tmp_path, LEARN_SFT_STEPS, grpo_only)
     assert set(called) == {"format_reward", "accuracy_reward"}
     with pytest.raises(AssertionError, match="never varied"):
         check_rewards_vary(info["log_history"], steps=2)
-    assert _changed(_tensors(out / "sft" / "final"), _tensors(final)) == 0
+    assert _changed(_tensors(sft_cue_text), _tensors(final)) == 0

@@ -55,24 +55,8 @@ def test_interrupted_sft_resumes_to_the_same_weights(tiny, manifest, tmp_path):
     assert run_recipe(cfg) == resumed
 
 
-@pytest.fixture(scope="module")
-def sft_cue_text(tiny, manifest, tmp_path_factory):
-    """The cue_text SFT stage as the learning smoke runs it (tests/training/test_recipes.py):
-    the tiny model then writes the template, so the recipe's own rewards vary in GRPO."""
-    from mmemo.training.pipeline import run_recipe
-    from tests.training.test_recipes import LEARN_OVERRIDES, LEARN_SFT_STEPS, smoke_overrides
-
-    out = tmp_path_factory.mktemp("sft_cue_text")
-    overrides = [
-        *smoke_overrides(tiny("qwen2"), manifest, out, LEARN_SFT_STEPS),
-        *LEARN_OVERRIDES,
-        "stages=[sft]",
-    ]
-    return run_recipe(load_config(recipes_dir() / "cue_text.yaml", overrides))
-
-
 def _grpo_cfg(model_dir, manifest, out):
-    # the recipe's own rewards only (format + accuracy), from the SFT checkpoint above
+    # the recipe's own rewards only (format + accuracy), from its SFT stage (conftest.py)
     return load_config(
         recipes_dir() / "cue_text.yaml",
         [
