@@ -1,6 +1,6 @@
 """Shared test helpers: tiny backbones built once per session, a tiny manifest with real
 media (astronaut PNG, espeak-ng speech, an ffmpeg face clip) and the cues measured on it,
-and rewards for the trainer-mechanics tests (never for the recipe smoke tests)."""
+and rewards for the trainer-mechanics tests (never added to a recipe's rewards)."""
 
 from __future__ import annotations
 
@@ -64,7 +64,13 @@ def make_manifest(root: Path) -> Path:
 
 class HashReward:
     """Deterministic pseudo-random reward in [0, 1) from the completion text, so that GRPO
-    groups have varying rewards (zero variance would give zero gradients)."""
+    groups have varying rewards (zero variance would give zero gradients).
+
+    For the trainer-mechanics tests only (``tests/training/test_grpo.py``: reward-matrix
+    layout, media towers in the loss forward), which involve no recipe reward. Never add it
+    to a recipe's rewards: it would hide real rewards that are constant (issue 13); a recipe
+    run must vary on its own rewards (``tests/training/test_recipes.py``). No YAML factory on
+    purpose."""
 
     __name__ = "hash_reward"
 
@@ -74,10 +80,6 @@ class HashReward:
             text = c if isinstance(c, str) else str(c)
             out.append((zlib.crc32(text.encode()) % 1000) / 1000.0)
         return out
-
-
-def get_hash_reward() -> HashReward:
-    return HashReward()
 
 
 class IdReward:

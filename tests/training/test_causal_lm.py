@@ -1,5 +1,9 @@
 """Any causal LM reads cue text: tiny random Llama (Llama-3 template) and Gemma (a template
-that refuses a system role) run the shipped ``cue_text`` recipe with no family forced."""
+that refuses a system role) run the shipped ``cue_text`` recipe with no family forced, scored
+by the recipe's own rewards only (no helper reward). By default 2 SFT steps (the mechanics:
+after them the model writes random text, on which the real rewards are constant, so no GRPO
+update is claimed); under ``-m slow`` the learning run of ``test_recipes.py``, whose real
+rewards must vary within a GRPO group and change the weights."""
 
 from __future__ import annotations
 
@@ -9,11 +13,19 @@ import pytest
 
 from mmemo.config import load_config
 from mmemo.resources import recipes_dir
-from tests.training.test_recipes import _changed, _tensors, smoke_overrides
+from tests.training.test_recipes import (
+    LEARN_OVERRIDES,
+    LEARN_SFT_STEPS,
+    _changed,
+    _tensors,
+    check_rewards_vary,
+    smoke_overrides,
+)
 
 
+@pytest.mark.parametrize("learn", [False, pytest.param(True, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("family", ["llama", "gemma"])
-def test_cue_text_recipe_on_a_non_qwen_causal_lm(family, tiny, manifest, tmp_path):
+def test_cue_text_recipe_on_a_non_qwen_causal_lm(family, learn, tiny, manifest, tmp_path):
     from mmemo.models.backbones import Backbone
     from mmemo.training.pipeline import run_recipe
 
@@ -22,14 +34,16 @@ def test_cue_text_recipe_on_a_non_qwen_causal_lm(family, tiny, manifest, tmp_pat
     out = tmp_path / "run"
     cfg = load_config(
         recipes_dir() / "cue_text.yaml",
-        [
-            *smoke_overrides(model_dir, manifest, out),
-            "rewards.2={_component_: tests.models.tiny_helpers.get_hash_reward, weight: 1.0}",
-        ],
+        [*smoke_overrides(model_dir, manifest, out, LEARN_SFT_STEPS), *LEARN_OVERRIDES]
+        if learn
+        else smoke_overrides(model_dir, manifest, out),
     )
     final = run_recipe(cfg)
     assert _changed(_tensors(model_dir), _tensors(out / "sft" / "final")) > 0
-    assert _changed(_tensors(out / "sft" / "final"), _tensors(final)) > 0
+    if learn:
+        info = json.loads((final / "mmemo_stage_done.json").read_text())
+        print(family, check_rewards_vary(info["log_history"], steps=2))
+        assert _changed(_tensors(out / "sft" / "final"), _tensors(final)) > 0
     assert json.loads((final / "mmemo_backbone.json").read_text())["family"] == "causal_lm"
 
     bb = Backbone.from_pretrained(final)

@@ -32,7 +32,6 @@ def test_two_process_recipe_run(tiny, manifest, tmp_path):
         "grpo.max_steps=2", "grpo.num_generations=4", "grpo.per_device_train_batch_size=4",
         "grpo.max_completion_length=8", "grpo.temperature=1.0", "grpo.learning_rate=1e-3",
         "rewards.2={_component_: tests.models.tiny_helpers.get_id_reward, weight: 1.0}",
-        "rewards.3={_component_: tests.models.tiny_helpers.get_hash_reward, weight: 1.0}",
         "reward_shapers.0={_component_: tests.training.ddp_entry.get_group_recorder}",
     ]  # fmt: skip
     env = {

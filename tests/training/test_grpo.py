@@ -1,5 +1,13 @@
 """The GRPOTrainer subclass: group layout of the gathered reward matrix, and media towers
-running with gradients in the loss forward (what TRL 1.16 alone does not do)."""
+running with gradients in the loss forward (what TRL 1.16 alone does not do).
+
+These are trainer-mechanics tests on random-weight models, so they score with the test
+rewards of ``tests.models.tiny_helpers`` (no recipe reward is involved, none is masked):
+``IdReward`` marks which prompt a row belongs to, ``HashReward`` gives completions different
+rewards so that a GRPO step has non-zero advantages and therefore gradients. Each test asserts
+that precondition, so a run whose rewards happened to be constant fails instead of passing
+the "no update" control for the wrong reason. Whether a recipe's own rewards vary and train
+is checked in ``test_recipes.py``, with no helper reward."""
 
 from __future__ import annotations
 
@@ -48,6 +56,8 @@ def test_reward_matrix_rows_are_grouped_by_row_div_g(tiny, manifest, tmp_path):
     stage.setup()
     stage.train(resume=False)
     assert len(seen) == 2
+    # the hash column was not 0.5 already, so the logged 0.5 below comes from the edit
+    assert not all(torch.all(r[:, 1] == 0.5) for r, _, _ in seen)
     for rewards, g, names in seen:
         assert names == ["id_reward", "hash_reward"]
         assert rewards.shape == (4, 2) and g == 4
@@ -68,18 +78,24 @@ def _tower(model, name):
 
 def _run_with_tower_hook(family, tower, drop, tiny, manifest, tmp_path, carry_media=True):
     """One GRPO step; returns (grad-enabled flags of every tower call, names of tower
-    parameters the step changed)."""
+    parameters the step changed). Asserts the step had non-zero advantages and updated the
+    language model, so "the tower did not change" can only mean no gradient reached it."""
     bb = Backbone.from_pretrained(tiny(family), inputs="media")
     rows = [{k: v for k, v in r.items() if k not in drop} for r in read_rows(manifest)]
     module = _tower(bb.model, tower)
     calls = []
     module.register_forward_hook(lambda m, i, o: calls.append(torch.is_grad_enabled()))
     before = {n: p.detach().clone() for n, p in module.named_parameters()}
+    head = bb.model.get_input_embeddings().weight
+    head_before = head.detach().clone()
     stage = GRPOStage(
         bb, rows, tmp_path, rewards=[(HashReward(), 1.0)], args=ARGS, carry_media=carry_media
     )
     stage.setup()
     stage.train(resume=False)
+    (step,) = [e for e in stage.trainer.state.log_history if "frac_reward_zero_std" in e]
+    assert step["frac_reward_zero_std"] < 1, f"rewards constant in every group: {step}"
+    assert not torch.equal(head.detach(), head_before), "the step updated nothing at all"
     changed = [n for n, p in module.named_parameters() if not torch.equal(p.detach(), before[n])]
     return calls, changed
 

@@ -10,9 +10,9 @@ import json
 import pytest
 
 from mmemo.models.backbones import Backbone
+from mmemo.rewards.outcome import get_format_reward
 from mmemo.training.common import read_rows
 from mmemo.training.grpo import GRPOStage, check_vllm, grpo_config
-from tests.models.tiny_helpers import HashReward
 
 ARGS = {
     "max_steps": 1,
@@ -41,7 +41,8 @@ class RecordingVLLM:
 def _trainer(tiny, manifest, tmp_path, keep):
     bb = Backbone.from_pretrained(tiny("qwen2_5_vl"), inputs="media")
     rows = [{k: v for k, v in r.items() if k not in keep} for r in read_rows(manifest)]
-    stage = GRPOStage(bb, rows, tmp_path, rewards=[(HashReward(), 1.0)], args=ARGS)
+    # never trained: a reward is required to build the trainer, no value is read
+    stage = GRPOStage(bb, rows, tmp_path, rewards=[(get_format_reward(), 1.0)], args=ARGS)
     stage.setup()
     trainer = stage.trainer
     trainer.use_vllm = True  # as if built with vLLM
