@@ -64,10 +64,22 @@ def test_top_blocks_on_cached_states_equal_the_merged_head(minilm, tmp_path):
 def test_finetune_top_learns(minilm):
     from mmemo.heads.text.top import finetune_top, top_logits
 
-    joy = ["I love this, it's wonderful", "Yay, we won!", "This is the best day ever",
-           "I'm so glad you came", "Great news, thank you!", "Haha, that's brilliant"]
-    anger = ["Shut up and get out", "I hate you for this", "How dare you lie to me",
-             "This is outrageous, stop it", "You ruined everything!", "Leave me alone, idiot"]
+    joy = [
+        "I love this, it's wonderful",
+        "Yay, we won!",
+        "This is the best day ever",
+        "I'm so glad you came",
+        "Great news, thank you!",
+        "Haha, that's brilliant",
+    ]
+    anger = [
+        "Shut up and get out",
+        "I hate you for this",
+        "How dare you lie to me",
+        "This is outrageous, stop it",
+        "You ruined everything!",
+        "Leave me alone, idiot",
+    ]
     tok, base = minilm.load_base()
     states = _cached(minilm, tok, base, joy + anger, 4)
     y = np.array([3] * 6 + [0] * 6)  # TEXT_LABELS: joy = 3, anger = 0
