@@ -22,8 +22,8 @@ def calibrate_text(data: Path, heads: Path, cache: Path) -> dict[str, Any]:
 
     head = TextHead.load(heads)
     if head.lora:
-        # a fine-tuned encoder cannot be refitted per fold cheaply: train_text fits its
-        # temperature on a held-out run of the same recipe; keep what it wrote
+        # a fine-tuned encoder is not refitted here: train_text fits its temperature on the
+        # out-of-fold logits of its dialogue-grouped CV of the same recipe; keep what it wrote
         log("text: LoRA head, temperature fitted by train_text (kept)")
         return {"temperature": head.config["temperature"],
                 "calibration": head.config["calibration"],

@@ -76,3 +76,24 @@ def meld_embeddings(data: Path, split: str, cache: Path) -> tuple[np.ndarray, np
     cache.mkdir(parents=True, exist_ok=True)
     np.savez(path, X=X, y=y)
     return X, y
+
+
+def meld_lower_states(
+    data: Path, split: str, cache: Path, upto: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(token states, lengths, labels)`` of a MELD split after the first ``upto`` frozen
+    MiniLM blocks (:func:`mmemo.heads.text.encoder.lower_states`), cached as npz."""
+    from mmemo.heads.text.encoder import load_base, lower_states
+
+    path = cache / f"meld_{split}_minilm_L{upto}.npz"
+    texts, y = meld_rows(data, split)
+    if path.is_file():
+        z = np.load(path)
+        if len(z["y"]) == len(y):
+            log(f"MELD {split} block-{upto} states from cache {path}")
+            return z["states"], z["lengths"], z["y"]
+    log(f"MiniLM blocks 1-{upto} on {len(texts)} MELD {split} utterances")
+    states, lengths = lower_states(*load_base(), texts, upto)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(path, states=states, lengths=lengths, y=y)
+    return states, lengths, y
