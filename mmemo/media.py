@@ -14,9 +14,11 @@ Shapes and units: audio samples are float32 in [-1, 1], shape ``[n]`` (mono) or
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -515,6 +517,9 @@ def read_frames(
     if times is None:
         times = sample_times(info.duration, num_frames, fps, start, end)
     times = np.asarray(times, dtype=np.float64)
+    shared = _shared_frames(p, times, max_side)
+    if shared is not None:
+        return shared
     width, height = _target_size(info.width, info.height, max_side)
     from mmemo.video_decode import read_frames_av, read_frames_decord
 
@@ -530,3 +535,55 @@ def read_frames(
         if isinstance(first, MediaError):  # both failed: decord's message is the more precise
             raise first from exc
         raise
+
+
+# --------------------------------------------------------------------------- one decode, many reads
+
+# (path, max_side, sorted times, their Frames) of the decode of frames_decoded_once, or None
+_SHARED: contextvars.ContextVar[tuple | None] = contextvars.ContextVar("mmemo_frames", default=None)
+
+
+@contextlib.contextmanager
+def frames_decoded_once(
+    path: str | Path, time_sets: Sequence[np.ndarray], max_side: int | None = None
+) -> Iterator[None]:
+    """Decode the frames of several samplings of one video in a single pass.
+
+    Inside the block, a :func:`read_frames` call for the same ``path`` and ``max_side`` whose
+    times are all among ``time_sets`` is answered from that one decode (each time gets the
+    frame, timestamp and index it gets when decoded alone: both decoders choose the frame of
+    each wanted time independently of the others). Any other call decodes as usual. The
+    sharing follows the context (:mod:`contextvars`): this thread, and work handed to another
+    thread with ``contextvars.copy_context().run``. When the joint decode fails (a cut or
+    corrupt file), nothing is shared, so each reader meets the error it would have met alone.
+    """
+    wanted = [np.asarray(t, dtype=np.float64).ravel() for t in time_sets]
+    times = np.unique(np.concatenate(wanted)) if wanted else np.zeros(0)
+    entry = None
+    if times.size and media_kind(path) == "video":
+        try:
+            entry = (
+                str(_check_file(path)),
+                max_side,
+                times,
+                read_frames(path, times=times, max_side=max_side),
+            )
+        except MediaError:
+            entry = None
+    token = _SHARED.set(entry)
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _shared_frames(p: Path, times: np.ndarray, max_side: int | None) -> Frames | None:
+    """The frames at ``times`` from the decode of :func:`frames_decoded_once`, if it has them all."""
+    entry = _SHARED.get()
+    if entry is None or entry[0] != str(p) or entry[1] != max_side:
+        return None
+    have, frames = entry[2], entry[3]
+    pos = np.searchsorted(have, times)
+    if np.any(pos >= len(have)) or not np.array_equal(have[np.minimum(pos, len(have) - 1)], times):
+        return None
+    return Frames(frames.frames[pos], frames.timestamps[pos], frames.fps, frames.indices[pos])
