@@ -8,6 +8,8 @@ test here compares the fast path with the plain readers and encoders on real med
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -81,3 +83,92 @@ def test_a_broken_file_gives_each_reader_its_own_error(media_dir):
             read_frames(path, times=t, max_side=640)
         errors.append((alone.value.reason, shared.value.reason))
     assert all(a == b for a, b in errors), errors
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    from mmemo.predict import Predictor
+
+    return Predictor.from_pretrained("default")
+
+
+def _serial(predictor, path):
+    """What the predictor measured before issue 12: one reader and encoder after another."""
+    from mmemo.encoders.pipeline import extract_cues
+    from mmemo.heads.face.crop import media_face_crops
+    from mmemo.media import read_audio
+    from mmemo.predict import AU_FPS, FACE_FRAMES
+
+    info = probe(path)
+    cues = extract_cues(path, face=info.has_video, prosody=info.has_audio, au_fps=AU_FPS)
+    voice = face = None
+    if cues.prosody is not None and not cues.prosody.empty:
+        audio = read_audio(path, sample_rate=16000)
+        voice = predictor.voice.features(audio.samples, audio.sample_rate)
+    if cues.face is not None and not cues.face.empty:
+        crops, _ = media_face_crops(str(path), info.kind, FACE_FRAMES)
+        face = predictor.face.predict_proba(np.stack(crops)).mean(axis=0)
+    return cues, voice, face
+
+
+def _cue_dict(cues) -> str:
+    d = cues.to_dict(contours=True)
+    d.pop("timings_s")
+    return json.dumps(d, sort_keys=True)
+
+
+@pytest.fixture(scope="module")
+def faceless_clip(media_dir, tmp_path_factory):
+    """Speech over a picture with no face (a cup of coffee)."""
+    from PIL import Image
+    from skimage import data
+
+    from mmemo.data.samples import face_video
+
+    tmp = tmp_path_factory.mktemp("faceless")
+    Image.fromarray(data.coffee()).save(tmp / "coffee.png")
+    return face_video(tmp / "coffee_speech.mp4", tmp / "coffee.png", media_dir / "speech.wav")
+
+
+@pytest.mark.parametrize(
+    "name", ["face_speech.mp4", "short_audio.mp4", "face_noaudio.mp4", "rotated.mp4", "faceless"]
+)
+def test_the_fast_path_measures_what_the_serial_path_measures(
+    predictor, media_dir, faceless_clip, name
+):
+    from mmemo.data.inputs import InputItem
+
+    path = faceless_clip if name == "faceless" else media_dir / name
+    (m,) = predictor.measure([InputItem(name, str(path))])
+    assert m.error is None, m.error
+    cues, voice, face = _serial(predictor, path)
+    assert _cue_dict(m.cues) == _cue_dict(cues)
+    assert {"face", "total"} <= set(m.cues.timings_s)
+    if voice is None:
+        assert m.voice_features is None
+    else:
+        assert np.array_equal(m.voice_features, voice)  # same samples, same openSMILE
+    if face is None:  # the face head ran beside the action units; its answer is dropped
+        assert name == "faceless" and m.face_probs is None and "face" not in m.timings
+        assert m.face_detail == ""
+    else:
+        assert np.array_equal(m.face_probs, face)
+
+
+def test_sound_errors_come_before_face_head_errors(predictor, media_dir, monkeypatch):
+    """With both threads failing, the error is the one the serial path met first."""
+    from mmemo.data.inputs import InputItem
+
+    def face_fails(*a, **k):
+        raise RuntimeError("face head failed on purpose")
+
+    def prosody_fails(*a, **k):
+        raise RuntimeError("prosody failed on purpose")
+
+    monkeypatch.setattr(predictor, "_face_probs", face_fails)
+    item = InputItem("clip", str(media_dir / "face_speech.mp4"))
+    (m,) = predictor.measure([item])
+    assert "face head failed on purpose" in m.error
+    monkeypatch.setattr("mmemo.encoders.pipeline.prosody_cues", prosody_fails)
+    (m,) = predictor.measure([item])
+    assert "prosody failed on purpose" in m.error
