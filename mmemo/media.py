@@ -1,7 +1,8 @@
 """Reading media: video frames, audio, images, and probing.
 
 - Video frames are read by seeking (decord ``get_batch`` on the wanted indices), never by
-  decoding the whole file; PyAV is the fallback when decord cannot open a container.
+  decoding the whole file; PyAV is the fallback when decord cannot open a container. Several
+  readers of one clip can share one decode (:func:`frames_decoded_once`).
 - Audio comes from audio files (soundfile: wav/flac/ogg/mp3) or from the audio track of any
   container (PyAV: m4a/aac/mp4/mkv/webm/avi/...), optionally mixed to mono and resampled
   (soxr). Long files can be read in windows with :func:`iter_audio`.
@@ -560,16 +561,12 @@ def frames_decoded_once(
     wanted = [np.asarray(t, dtype=np.float64).ravel() for t in time_sets]
     times = np.unique(np.concatenate(wanted)) if wanted else np.zeros(0)
     entry = None
-    if times.size and media_kind(path) == "video":
-        try:
-            entry = (
-                str(_check_file(path)),
-                max_side,
-                times,
-                read_frames(path, times=times, max_side=max_side),
-            )
-        except MediaError:
-            entry = None
+    try:
+        if times.size and media_kind(path) == "video":
+            frames = read_frames(path, times=times, max_side=max_side)
+            entry = (str(_check_file(path)), max_side, times, frames)
+    except MediaError:
+        entry = None
     token = _SHARED.set(entry)
     try:
         yield
