@@ -292,6 +292,11 @@ class Predictor:
         # head reads it even where the mesh behind the cues found no face
         as_crop = info.kind == "image" and is_crop_sized(info.width, info.height)
         face_head = heads and self.face is not None and (face or as_crop)
+        _import_first(
+            (_SOUND_MODULES if sound else ())
+            + (("opensmile",) if sound and heads and self.voice is not None else ())
+            + (_PICTURE_MODULES if face or face_head else ())
+        )
         errors: dict[str, Exception] = {}
         pending = (
             [self._worker().submit(self._measure_sound, m, cues, info, errors)] if sound else []
@@ -535,6 +540,26 @@ class Predictor:
 
 
 _HEADS = ("speech", "face", "text")
+# What the threads of Predictor._measure_media import at first use. They are imported first in
+# the calling thread, one after another: two threads importing packages with internal import
+# cycles at the same moment can fail ("deadlock detected by _ModuleLock").
+_SOUND_MODULES = ("av", "soundfile", "soxr", "scipy.fft", "scipy.signal", "mmemo.encoders.prosody",
+                  "mmemo.encoders.timbre", "mmemo.heads.voice.features")  # fmt: skip
+_PICTURE_MODULES = ("decord", "PIL.Image", "mediapipe", "mmemo.encoders.au",
+                    "mmemo.heads.face.crop", "mmemo.heads.face.geometry")  # fmt: skip
+
+
+def _import_first(names: Iterable[str]) -> None:
+    """Import ``names`` now (those already imported cost nothing; a missing one is skipped)."""
+    import contextlib
+    import importlib
+    import sys
+
+    for name in names:
+        # a missing optional decoder is skipped: its user says so when it runs
+        with contextlib.suppress(ImportError):
+            if name not in sys.modules:
+                importlib.import_module(name)
 
 
 def _weights_from(directory: Path) -> dict[str, float] | None:
