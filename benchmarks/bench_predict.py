@@ -39,11 +39,13 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="mmemo_bench_"))
     clip = make_sample(work, seconds=5.0)["clip"]
-    mmemo = str(Path(sys.executable).with_name("mmemo"))
+    # ``python -m mmemo.cli`` is what the ``mmemo`` console script runs (import + main); the
+    # script itself can carry a stale interpreter path in a copied venv
+    mmemo = [sys.executable, "-m", "mmemo.cli"]
     env_note = f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     imports = "import torch, mediapipe, opensmile, transformers"
-    _wall([mmemo, "predict", str(clip), "--quiet"])  # first run warms the OS file cache
-    cold = [_wall([mmemo, "predict", str(clip), "--quiet"]) for _ in range(args.repeats)]
+    _wall([*mmemo, "predict", str(clip), "--quiet"])  # first run warms the OS file cache
+    cold = [_wall([*mmemo, "predict", str(clip), "--quiet"]) for _ in range(args.repeats)]
     floor = [_wall([sys.executable, "-c", imports]) for _ in range(args.repeats)]
     print(f"clip: 5.0 s, 640x480, face + espeak-ng speech; {env_note}")
     print(f"cold mmemo predict (median of {args.repeats}): {statistics.median(cold):.2f} s "

@@ -1,7 +1,8 @@
 """Reading media: video frames, audio, images, and probing.
 
 - Video frames are read by seeking (decord ``get_batch`` on the wanted indices), never by
-  decoding the whole file; PyAV is the fallback when decord cannot open a container.
+  decoding the whole file; PyAV is the fallback when decord cannot open a container. Several
+  readers of one clip can share one decode (:func:`frames_decoded_once`).
 - Audio comes from audio files (soundfile: wav/flac/ogg/mp3) or from the audio track of any
   container (PyAV: m4a/aac/mp4/mkv/webm/avi/...), optionally mixed to mono and resampled
   (soxr). Long files can be read in windows with :func:`iter_audio`.
@@ -14,100 +15,23 @@ Shapes and units: audio samples are float32 in [-1, 1], shape ``[n]`` (mono) or
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import math
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+# the types and the container opener that the frame decoders (mmemo.video_decode) share
+from mmemo.media_types import Audio, Frames, MediaError, MediaInfo, _open_av
 
 AUDIO_EXTS = frozenset({".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".wma"})
 VIDEO_EXTS = frozenset({".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".mpeg", ".wmv"})
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 # Formats soundfile (libsndfile) reads directly; everything else goes through PyAV.
 _SOUNDFILE_EXTS = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3"})
-
-
-class MediaError(Exception):
-    """A media file could not be read. ``path`` and ``reason`` say which and why."""
-
-    def __init__(self, path: str | Path, reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
-
-    def __reduce__(self) -> tuple[Any, ...]:  # keep picklable across worker processes
-        return (type(self), (self.path, self.reason))
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    """What :func:`probe` learns about a file without decoding it."""
-
-    path: str
-    kind: str  # "video", "audio" or "image"
-    duration: float  # seconds; 0.0 for images
-    has_video: bool
-    has_audio: bool
-    fps: float | None = None
-    width: int | None = None
-    height: int | None = None
-    n_frames: int | None = None
-    sample_rate: int | None = None
-    channels: int | None = None
-    # Each stream's own length (a clip's audio often ends before its picture); ``duration``
-    # is the longest. None when the file lacks that stream.
-    video_duration: float | None = None
-    audio_duration: float | None = None
-    # Degrees clockwise a player turns the stored picture (display matrix; phone clips):
-    # 0, 90, 180 or 270. ``width``/``height`` are as displayed, i.e. after the rotation.
-    rotation: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def notes(self) -> list[str]:
-        """What a user should know about how this file is read (empty for ordinary files)."""
-        out = []
-        if (
-            self.has_video and self.audio_duration is not None and self.video_duration
-            and self.audio_duration < self.video_duration - 0.25
-        ):  # fmt: skip
-            out.append(
-                f"the audio track ends at {self.audio_duration:.2f} s, before the picture "
-                f"({self.video_duration:.2f} s): the voice covers only that part"
-            )
-        if self.rotation:
-            out.append(f"the video is stored rotated: frames were turned {self.rotation} degrees")
-        return out
-
-
-@dataclass
-class Audio:
-    """Decoded audio: ``samples`` float32, ``[n]`` or ``[channels, n]``, at ``sample_rate`` Hz."""
-
-    samples: np.ndarray
-    sample_rate: int
-    start: float = 0.0  # seconds from the file start of the first sample
-
-    @property
-    def duration(self) -> float:
-        return self.samples.shape[-1] / float(self.sample_rate)
-
-
-@dataclass
-class Frames:
-    """Sampled video frames: uint8 RGB ``[T, H, W, 3]`` and their times in seconds."""
-
-    frames: np.ndarray
-    timestamps: np.ndarray
-    fps: float | None = None  # the source frame rate
-    indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-
-    def __len__(self) -> int:
-        return int(self.frames.shape[0])
 
 
 # --------------------------------------------------------------------------- helpers
@@ -138,17 +62,6 @@ def _check_file(path: str | Path) -> Path:
     if p.stat().st_size == 0:
         raise MediaError(p, "empty file (0 bytes)")
     return p
-
-
-def _open_av(p: Path):
-    import av
-
-    try:
-        return av.open(str(p))
-    except av.error.InvalidDataError as exc:
-        raise MediaError(p, f"corrupt or unrecognised media data ({exc.strerror or exc})") from exc
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise MediaError(p, f"cannot open media ({exc})") from exc
 
 
 def _declared_duration(stream) -> float | None:
@@ -515,6 +428,9 @@ def read_frames(
     if times is None:
         times = sample_times(info.duration, num_frames, fps, start, end)
     times = np.asarray(times, dtype=np.float64)
+    shared = _shared_frames(p, times, max_side)
+    if shared is not None:
+        return shared
     width, height = _target_size(info.width, info.height, max_side)
     from mmemo.video_decode import read_frames_av, read_frames_decord
 
@@ -530,3 +446,51 @@ def read_frames(
         if isinstance(first, MediaError):  # both failed: decord's message is the more precise
             raise first from exc
         raise
+
+
+# --------------------------------------------------------------------------- one decode, many reads
+
+# (path, max_side, sorted times, their Frames) of the decode of frames_decoded_once, or None
+_SHARED: contextvars.ContextVar[tuple | None] = contextvars.ContextVar("mmemo_frames", default=None)
+
+
+@contextlib.contextmanager
+def frames_decoded_once(
+    path: str | Path, time_sets: Sequence[np.ndarray], max_side: int | None = None
+) -> Iterator[None]:
+    """Decode the frames of several samplings of one video in a single pass.
+
+    Inside the block, a :func:`read_frames` call for the same ``path`` and ``max_side`` whose
+    times are all among ``time_sets`` is answered from that one decode (each time gets the
+    frame, timestamp and index it gets when decoded alone: both decoders choose the frame of
+    each wanted time independently of the others). Any other call decodes as usual. The
+    sharing follows the context (:mod:`contextvars`): this thread, and work handed to another
+    thread with ``contextvars.copy_context().run``. When the joint decode fails (a cut or
+    corrupt file), nothing is shared, so each reader meets the error it would have met alone.
+    """
+    wanted = [np.asarray(t, dtype=np.float64).ravel() for t in time_sets]
+    times = np.unique(np.concatenate(wanted)) if wanted else np.zeros(0)
+    entry = None
+    try:
+        if times.size and media_kind(path) == "video":
+            frames = read_frames(path, times=times, max_side=max_side)
+            entry = (str(_check_file(path)), max_side, times, frames)
+    except MediaError:
+        entry = None
+    token = _SHARED.set(entry)
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _shared_frames(p: Path, times: np.ndarray, max_side: int | None) -> Frames | None:
+    """The frames at ``times`` from the decode of :func:`frames_decoded_once`, if it has them all."""
+    entry = _SHARED.get()
+    if entry is None or entry[0] != str(p) or entry[1] != max_side:
+        return None
+    have, frames = entry[2], entry[3]
+    pos = np.searchsorted(have, times)
+    if np.any(pos >= len(have)) or not np.array_equal(have[np.minimum(pos, len(have) - 1)], times):
+        return None
+    return Frames(frames.frames[pos], frames.timestamps[pos], frames.fps, frames.indices[pos])

@@ -50,6 +50,7 @@ HEAD_FEATURES = {
     "text": "the words of the transcript",
 }
 AU_FPS = 5.0  # frame rate of the AU measurement behind the cue text and rationale
+_MAX_SIDE = 640  # longer side of the decoded video frames (extract_cues' and the face crops')
 
 
 class ModelLoadError(RuntimeError):
@@ -92,7 +93,7 @@ class Predictor:
         self.verbose = verbose  # False: third-party native logs silenced (mmemo.quiet)
         self.asr: Any = None  # a speech recogniser (mmemo.asr); set with use_asr()
         self.asr_note: str | None = None  # why transcripts are not made, when asked for
-        self._executor: Any = None  # the voice-feature thread, made at first use
+        self._executor: Any = None  # the sound and face-head threads, made at first use
         self.modalities = set(modalities)
         self.weights = dict(self._reliability_weights(), **(weights or {}))
         self.name = name
@@ -261,53 +262,125 @@ class Predictor:
         return m
 
     def _measure_media(self, m: _Measured) -> None:
-        from mmemo.encoders.pipeline import extract_cues
+        """Cues, voice features and face probabilities of one file.
+
+        Three parts run side by side (openSMILE, MediaPipe, torch and the decoders run in C++
+        without the GIL): the sound on a worker thread (the audio decoded once at 16 kHz mono:
+        prosody, then the voice features), the face head on another (its face crops), the
+        action units here. The frames of both picture parts come from one decode
+        (:func:`mmemo.media.frames_decoded_once`). The face head starts before the action
+        units have said whether there is a face; where there is none its result is dropped,
+        as the serial path never ran it. Errors are raised in the order of the serial path:
+        the face cues', the prosody's, the face head's, the voice features'.
+        """
+        import contextvars
+
+        from mmemo.encoders.au import measure_face
+        from mmemo.encoders.pipeline import MediaCues
         from mmemo.heads.face.crop import is_crop_sized
-        from mmemo.media import probe, read_audio
+        from mmemo.media import frames_decoded_once, probe
 
         path = m.item.path
         info = probe(path)
         m.warnings.extend(info.notes())  # e.g. the audio ends before the picture; rotation
         t0 = time.perf_counter()
-        m.cues = extract_cues(
-            path,
-            face="face" in self.modalities and info.has_video,
-            prosody="voice" in self.modalities and info.has_audio,
-            au_fps=AU_FPS,
-        )
-        m.timings["cues"] = time.perf_counter() - t0
-        if self.backbone is not None:
-            return
-        speech = m.cues.prosody is not None and not m.cues.prosody.empty
-        face_seen = m.cues.face is not None and not m.cues.face.empty
+        cues = MediaCues(str(path), info.kind, float(info.duration))
+        face = "face" in self.modalities and info.has_video and info.kind in ("video", "image")
+        sound = "voice" in self.modalities and info.has_audio and info.kind in ("video", "audio")
+        heads = self.backbone is None
         # a small square image (FER2013/CK+48 style) is an aligned face crop already: the face
         # head reads it even where the mesh behind the cues found no face
         as_crop = info.kind == "image" and is_crop_sized(info.width, info.height)
-
-        def voice() -> None:
-            t0 = time.perf_counter()
-            audio = read_audio(path, sample_rate=16000)
-            m.voice_features = self.voice.features(audio.samples, audio.sample_rate)
-            m.timings["voice"] = time.perf_counter() - t0
-
-        pending = None
-        if self.voice is not None and speech:
-            if self.face is not None and face_seen:
-                # openSMILE and MediaPipe run in C++ without the GIL: overlap the two heads
-                pending = self._worker().submit(voice)
+        face_head = heads and self.face is not None and (face or as_crop)
+        _import_first(
+            (_SOUND_MODULES if sound else ())
+            + (("opensmile",) if sound and heads and self.voice is not None else ())
+            + (_PICTURE_MODULES if face or face_head else ())
+        )
+        errors: dict[str, Exception] = {}
+        pending = (
+            [self._worker().submit(self._measure_sound, m, cues, info, errors)] if sound else []
+        )
+        face_end = t0
+        try:
+            shared = self._frame_times(info) if face and face_head else []
+            with frames_decoded_once(path, shared, max_side=_MAX_SIDE):
+                if face_head:  # in this context: it reads the frames decoded just now
+                    run = contextvars.copy_context().run
+                    pending.append(self._worker().submit(run, self._face_part, path, info.kind))
+                if face:
+                    t1 = time.perf_counter()
+                    cues.face = measure_face(path, fps=AU_FPS, max_side=_MAX_SIDE)
+                    face_end = time.perf_counter()
+                    cues.timings_s["face"] = face_end - t1
+        finally:
+            done = [p.result() for p in pending]  # never raise: their errors are returned
+        sound_end = done[0] if sound else t0
+        face_seen = cues.face is not None and not cues.face.empty
+        if face_head and (face_seen or as_crop):
+            probs, m.timings["face"] = done[-1]
+            if isinstance(probs, Exception):
+                errors["face head"] = probs
             else:
-                voice()
-        if self.face is not None and (face_seen or as_crop):
-            t0 = time.perf_counter()
-            m.face_probs, m.face_detail = self._face_probs(path, info.kind)
-            m.timings["face"] = time.perf_counter() - t0
-            if as_crop and not face_seen and m.face_probs is not None:
-                m.warnings.append(
-                    f"no face detected in this {info.width}x{info.height} image: it was taken "
-                    "as an aligned face crop (FER2013/CK+48 style)"
-                )
-        if pending is not None:
-            pending.result()  # re-raises the voice path's error, as the serial path would
+                m.face_probs, m.face_detail = probs
+                if as_crop and not face_seen and m.face_probs is not None:
+                    m.warnings.append(
+                        f"no face detected in this {info.width}x{info.height} image: it was "
+                        "taken as an aligned face crop (FER2013/CK+48 style)"
+                    )
+        if "prosody" in cues.timings_s:  # key order of extract_cues: face, prosody, total
+            cues.timings_s["prosody"] = cues.timings_s.pop("prosody")
+        cues.timings_s["total"] = m.timings["cues"] = max(face_end, sound_end) - t0
+        m.cues = cues
+        for stage in ("prosody", "face head", "voice"):
+            if stage in errors:
+                raise errors[stage]
+
+    def _face_part(self, path: str, kind: str) -> tuple[Any, float]:
+        """``(face probabilities and detail, or the error raised; seconds)`` (a worker thread)."""
+        t0 = time.perf_counter()
+        try:
+            out: Any = self._face_probs(path, kind)
+        except Exception as exc:
+            out = exc
+        return out, time.perf_counter() - t0
+
+    @staticmethod
+    def _frame_times(info: Any) -> list[np.ndarray]:
+        """The frame times that the action units (:func:`mmemo.encoders.face.detect_faces`)
+        and the face head (:func:`mmemo.heads.face.crop.media_face_crops`) read from a video;
+        none for an image. A time that differs from the readers' only costs the sharing."""
+        from mmemo.media import sample_times
+
+        if info.kind != "video":
+            return []
+        au = sample_times(info.duration, fps=AU_FPS)
+        return [au if len(au) else np.zeros(1), sample_times(info.duration, FACE_FRAMES)]
+
+    def _measure_sound(
+        self, m: _Measured, cues: Any, info: Any, errors: dict[str, Exception]
+    ) -> float:
+        """Prosody, then the voice features, from one decode of the file's audio (a worker
+        thread). Errors go into ``errors`` by stage; returns when the prosody was done."""
+        from mmemo.encoders.pipeline import prosody_cues
+        from mmemo.media import read_audio
+
+        t0 = time.perf_counter()
+        try:
+            audio = read_audio(m.item.path, sample_rate=16000)  # what measure_prosody reads
+            cues.prosody = prosody_cues(m.item.path, info, audio=audio)
+        except Exception as exc:
+            errors["prosody"] = exc
+            return time.perf_counter()
+        done = time.perf_counter()
+        cues.timings_s["prosody"] = done - t0
+        if self.backbone is None and self.voice is not None and not cues.prosody.empty:
+            try:
+                m.voice_features = self.voice.features(audio.samples, audio.sample_rate)
+            except Exception as exc:
+                errors["voice"] = exc
+            m.timings["voice"] = time.perf_counter() - done
+        return done
 
     def _transcribe(self, m: _Measured) -> None:
         """The recogniser's transcript of a file's speech (never over a given transcript)."""
@@ -327,11 +400,11 @@ class Predictor:
             m.transcript, m.transcript_source = text, self.asr.name
 
     def _worker(self) -> Any:
-        """One background thread for the voice features (made at first use)."""
+        """Two background threads, for the sound and the face head (made at first use)."""
         if self._executor is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmemo-voice")
+            self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mmemo-media")
         return self._executor
 
     def _face_probs(self, path: str, kind: str) -> tuple[np.ndarray | None, str]:
@@ -356,7 +429,7 @@ class Predictor:
             except Exception as exc:  # one bad item never ends the batch
                 yield m.item, f"prediction failed ({type(exc).__name__}: {exc})"
 
-    def __getstate__(self) -> dict[str, Any]:  # the voice thread does not travel
+    def __getstate__(self) -> dict[str, Any]:  # the worker threads do not travel
         return dict(self.__dict__, _executor=None)
 
     def _voice_probs(self, measured: list[_Measured]) -> dict[int, tuple[np.ndarray, bool]]:
@@ -467,6 +540,26 @@ class Predictor:
 
 
 _HEADS = ("speech", "face", "text")
+# What the threads of Predictor._measure_media import at first use. They are imported first in
+# the calling thread, one after another: two threads importing packages with internal import
+# cycles at the same moment can fail ("deadlock detected by _ModuleLock").
+_SOUND_MODULES = ("av", "soundfile", "soxr", "scipy.fft", "scipy.signal", "mmemo.encoders.prosody",
+                  "mmemo.encoders.timbre", "mmemo.heads.voice.features")  # fmt: skip
+_PICTURE_MODULES = ("decord", "PIL.Image", "mediapipe", "mmemo.encoders.au",
+                    "mmemo.heads.face.crop", "mmemo.heads.face.geometry")  # fmt: skip
+
+
+def _import_first(names: Iterable[str]) -> None:
+    """Import ``names`` now (those already imported cost nothing; a missing one is skipped)."""
+    import contextlib
+    import importlib
+    import sys
+
+    for name in names:
+        # a missing optional decoder is skipped: its user says so when it runs
+        with contextlib.suppress(ImportError):
+            if name not in sys.modules:
+                importlib.import_module(name)
 
 
 def _weights_from(directory: Path) -> dict[str, float] | None:

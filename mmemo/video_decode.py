@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmemo.media import Frames, MediaError, MediaInfo, _open_av
+from mmemo.media_types import Frames, MediaError, MediaInfo, _open_av
 
 SEEK_GAP_S = 2.0  # PyAV seeks when the next wanted time is this far ahead; else decodes on
 

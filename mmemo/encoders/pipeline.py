@@ -82,14 +82,29 @@ def extract_cues(
         out.timings_s["face"] = time.perf_counter() - t0
     if prosody and info.kind in ("video", "audio"):
         t0 = time.perf_counter()
-        if info.has_audio:
-            from mmemo.encoders.prosody import measure_prosody
-
-            out.prosody = measure_prosody(path, speaker_stats=speaker_stats, gender=gender)
-        else:
-            out.prosody = ProsodyCues(
-                empty=True, reason="the video has no audio track", duration_s=out.duration_s
-            )
+        out.prosody = prosody_cues(path, info, gender=gender, speaker_stats=speaker_stats)
         out.timings_s["prosody"] = time.perf_counter() - t0
     out.timings_s["total"] = time.perf_counter() - t_start
     return out
+
+
+def prosody_cues(
+    path: str | Path,
+    info: Any,
+    audio: Any = None,
+    gender: str | None = None,
+    speaker_stats: Any = None,
+) -> ProsodyCues:
+    """The prosody part of :func:`extract_cues` (an audio file or a video).
+
+    ``info`` is the file's :class:`mmemo.media.MediaInfo`; ``audio``, when given, is the
+    file's audio already decoded (:class:`mmemo.media.Audio`), used instead of reading it
+    again (16 kHz mono gives exactly the samples the path would)."""
+    if not info.has_audio:
+        return ProsodyCues(
+            empty=True, reason="the video has no audio track", duration_s=float(info.duration)
+        )
+    from mmemo.encoders.prosody import measure_prosody
+
+    source = path if audio is None else audio
+    return measure_prosody(source, speaker_stats=speaker_stats, gender=gender)

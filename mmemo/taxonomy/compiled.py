@@ -3,7 +3,7 @@
 Reading ``synonym.xlsx`` and five ``wheelK.xlsx`` files costs about a second and a half
 (openpyxl) every run. :func:`compiled_reference_tables` does it once, maps every word of the
 reference vocabulary (the keys of ``format.csv``, where the reference looks words up) through
-every wheel at both levels with the same :class:`~mmemo.taxonomy.wheels.WheelSet` the metric
+every wheel at both levels with the same :class:`~mmemo.taxonomy.wheelset.WheelSet` the metric
 uses, and stores the result as plain arrays in ``DIR/.mmemo_ew_cache.npz`` (no pickled
 objects: it loads with ``allow_pickle=False``). The cache is keyed on the names, sizes and
 modification times of the source files, the neutral policy and :data:`VERSION`; a stale or

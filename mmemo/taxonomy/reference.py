@@ -27,7 +27,7 @@ import re
 from pathlib import Path
 
 from mmemo.taxonomy.text import split_labels
-from mmemo.taxonomy.wheels import LEVELS, Wheel, WheelSet
+from mmemo.taxonomy.wheelset import LEVELS, Wheel, WheelSet
 
 __all__ = ["ReferenceTableError", "load_reference_tables", "read_wheel_xlsx"]
 
