@@ -14,10 +14,10 @@ Real files from ../shared/data (never copied into the repository):
   measuring every input before predicting any (what ``predict_items`` did before), both in
   this run.
 - transcripts: MELD utterances as transcript-only rows: rows per second of the streamed
-  batch (text head batched: 256 rows per call, sorted by length, encoder batches of 64)
-  against one text-head call per row (the old path), on the same rows, model already
-  loaded in both; ``--threads`` sets torch's thread count (on a loaded machine one thread
-  beats two).
+  batch (text head batched: 1,024 rows per call, tokenised once, encoder batches sorted by
+  token count, about 1,024 tokens each) against one text-head call per row (the old path),
+  on the same rows, model already loaded in both; ``--threads`` sets torch's thread count
+  (on a loaded machine one thread beats two).
 State the machine load with the numbers: the machine may be shared.
 """
 

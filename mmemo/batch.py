@@ -34,9 +34,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-# transcript-only items measured together: one text-head call, sorted by length inside it
-# so that each encoder batch (64) pads little
-TEXT_BLOCK = 256
+# transcript-only items measured together: one text-head call; the encoder sorts them by
+# token count into batches of about 1,024 tokens, and the more texts it sorts the less each
+# batch pads (MELD: 6 % padding at 1,024 texts, 24 % at 256)
+TEXT_BLOCK = 1024
 RUN_KEY = "run"
 _WEIGHT_SUFFIXES = {".json", ".safetensors", ".bin", ".pt", ".model", ".txt", ".yaml", ".npz"}
 

@@ -145,3 +145,31 @@ def test_resumed_eval_normalises_a_cut_speaker_whole(speakers, tmp_path, capsys)
         json.loads((cut / "metrics.json").read_text())["metrics"]
         == json.loads((full / "metrics.json").read_text())["metrics"]
     )
+
+
+def test_streamed_transcripts_equal_one_prediction_per_row():
+    """Transcript-only rows: batched text head (sorted by token count, padded, masked)
+    gives the same records as predicting each row alone, in the input order."""
+    from mmemo.batch import stream
+    from mmemo.predict import Predictor
+
+    texts = ["I am so happy to see you all again!", "No.", "Get out of my house, right now!",
+             "Why would you ever do that to me? I trusted you, and you lied, again and again.",
+             "oh", "What?! Really? That's amazing news!", "", "I'm scared."] * 12  # fmt: skip
+    items = [InputItem(f"t{i}", None, t) for i, t in enumerate(texts)]
+    pred = Predictor.from_pretrained("default", modalities=("text",))
+    got = [(it.id, r) for it, r in stream(pred, items, progress=False)]
+    assert [i for i, _ in got] == [it.id for it in items]
+    empty = [r for i, r in got if i == "t6"]
+    assert isinstance(empty[0], str)  # an empty transcript is nothing to predict from
+    alone = {}  # each distinct text predicted on its own, once
+    for it in items[:8]:
+        ((_, res),) = list(stream(pred, [it], progress=False))
+        alone[it.transcript] = res
+    for it, (_, res) in zip(items, got, strict=True):
+        one = alone[it.transcript]
+        if isinstance(res, str) or isinstance(one, str):
+            assert res == one
+            continue
+        want = dict(_comparable(one.to_dict()), id=it.id)
+        assert _rounded(_comparable(res.to_dict())) == _rounded(want)
