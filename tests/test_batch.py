@@ -173,3 +173,23 @@ def test_streamed_transcripts_equal_one_prediction_per_row():
             continue
         want = dict(_comparable(one.to_dict()), id=it.id)
         assert _rounded(_comparable(res.to_dict())) == _rounded(want)
+
+
+def test_pool_workers_alone_equal_one_process(speakers):
+    """Every task measured in the worker pool (the calling process does not help while the
+    pool starts): the same predictions, in the same order, as one process."""
+    from functools import partial
+
+    from mmemo.batch import _measured, stream
+    from mmemo.data.inputs import expand_inputs
+    from mmemo.predict import Predictor
+
+    items, errors = expand_inputs([str(speakers)])
+    assert not errors and len(items) == 10
+    pred = Predictor.from_pretrained("default")
+    pool_only = partial(_measured, workers=2, help_while_starting=False)
+    one = [(it.id, r.to_dict()) for it, r in stream(pred, items, progress=False)]
+    two = [(it.id, r.to_dict()) for it, r in
+           stream(pred, items, progress=False, measurer=pool_only)]  # fmt: skip
+    assert [i for i, _ in two] == [i for i, _ in one]
+    assert _rounded([_comparable(r) for _, r in two]) == _rounded([_comparable(r) for _, r in one])
