@@ -312,3 +312,7 @@ def main() -> None:
         f"{c_numpy:.3f}) -> reference / warm {c_ref / c_warm:.1f}x"
     )
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
+
+
+if __name__ == "__main__":
+    main()
