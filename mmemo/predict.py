@@ -215,7 +215,7 @@ class Predictor:
         # MediaPipe / TF Lite native logs. One silenced block for the whole batch: entering
         # one costs ~2 ms (it resets the third-party loggers), more than the text head
         # spends on a transcript
-        with silenced(not self.verbose):
+        with silenced(not self.verbose), _one_blas_thread(any(it.path for it in items)):
             for it in items:
                 if it.transcript and use_text:
                     out.append(self._measure(it, probs[k], share))
@@ -463,6 +463,22 @@ class Predictor:
 
 
 _HEADS = ("speech", "face", "text")
+
+
+def _one_blas_thread(enabled: bool) -> Any:
+    """OpenBLAS/MKL on one thread while media are measured: the cue and voice-feature code
+    makes many small BLAS calls, and a second BLAS thread spin-waits on them (100 RAVDESS
+    clips, one process: 12.7 s with numpy's default 2 threads, 8.4 s with 1, load 3).
+    torch's own threads are left alone (the text head batches are large)."""
+    import contextlib
+
+    if not enabled:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn brings it; without it nothing changes
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _weights_from(directory: Path) -> dict[str, float] | None:

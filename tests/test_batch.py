@@ -193,3 +193,23 @@ def test_pool_workers_alone_equal_one_process(speakers):
            stream(pred, items, progress=False, measurer=pool_only)]  # fmt: skip
     assert [i for i, _ in two] == [i for i, _ in one]
     assert _rounded([_comparable(r) for _, r in two]) == _rounded([_comparable(r) for _, r in one])
+
+
+def test_media_are_measured_with_one_blas_thread(monkeypatch):
+    """BLAS runs on one thread while media are measured (a second one spin-waits on the many
+    small calls of the cue code) and gets its threads back afterwards."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from mmemo.predict import Predictor
+
+    def blas() -> list[int]:
+        return [
+            d["num_threads"] for d in threadpoolctl.threadpool_info() if d["user_api"] == "blas"
+        ]
+
+    before = blas()
+    seen: list[list[int]] = []
+    pred = Predictor.from_pretrained("default", modalities=("voice",))
+    monkeypatch.setattr(pred, "_measure_media", lambda m: seen.append(blas()))
+    pred.measure([InputItem("a", "a.wav"), InputItem("b", "b.wav")])
+    assert len(seen) == 2 and seen[0] and all(n == 1 for s in seen for n in s)
+    assert blas() == before
