@@ -153,9 +153,9 @@ def test_cli_byte_reader_equals_the_python_reader(tmp_path, capsys, monkeypatch,
             "--reference-tables", str(ref), "--json"]  # fmt: skip
     real = label_csv.read_label_csv
     for level in ("level1", "level2"):
-        calls = []
+        calls: list = []
         monkeypatch.setattr(label_csv, "read_label_csv",
-                            lambda *a: calls.append(real(*a)) or calls[-1])  # fmt: skip
+                            lambda *a, calls=calls: calls.append(real(*a)) or calls[-1])  # fmt: skip
         code = main([*argv, "--level", level])
         fast = capsys.readouterr()
         assert len(calls) == 2 and all(c is not None for c in calls)  # the byte reader ran
