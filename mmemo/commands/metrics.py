@@ -211,11 +211,8 @@ def _run_ew_bytes(args: argparse.Namespace) -> int | None:
     from mmemo.taxonomy.compiled import compiled_reference_tables, describe_cache
     from mmemo.taxonomy.label_csv import all_distinct, hash_rows, read_label_csv
 
-    compiled = compiled_reference_tables(
-        args.reference_tables, neutral="drop", allow_pickle=args.allow_pickle
-    )
-    if not compiled.prepare_spans():
-        return None
+    tables: dict = {}  # the compiled tables, loaded while the other thread reads its file
+    ready = threading.Event()
 
     def words(path: Path, out: dict) -> None:
         try:
@@ -223,12 +220,21 @@ def _run_ew_bytes(args: argparse.Namespace) -> int | None:
         except OSError:  # unreadable: the Python reader says so
             cells = None
         out["cells"] = cells
-        out["words"] = None if cells is None else compiled.lookup_spans(cells)
+        ready.wait()
+        usable = cells is not None and tables.get("spans")
+        out["words"] = tables["compiled"].lookup_spans(cells) if usable else None
 
     g_out: dict = {}
     p_out: dict = {}
     other = threading.Thread(target=words, args=(args.pred, p_out), daemon=True)
     other.start()
+    try:
+        compiled = compiled_reference_tables(
+            args.reference_tables, neutral="drop", allow_pickle=args.allow_pickle
+        )
+        tables.update(compiled=compiled, spans=compiled.prepare_spans())
+    finally:
+        ready.set()
     words(args.gt, g_out)
     other.join()
     gt, pred = g_out["cells"], p_out["cells"]
