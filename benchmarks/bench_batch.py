@@ -6,18 +6,20 @@
 
 Real files from ../shared/data (never copied into the repository):
 - throughput: the first ``--files`` RAVDESS speech clips (sorted paths), predicted with the
-  default model by :func:`mmemo.batch.stream` at each worker count, in this one process;
-  wall time includes starting the worker processes (spawn, one model each); the rate after
-  the first result (workers up) is printed too. Ratios are to 1 worker in the same run.
+  default model by :func:`mmemo.batch.stream` at each worker count, in this one process
+  (warmed up on one clip first, so no count pays this process's lazy imports); wall time
+  includes starting the worker processes (fork server, one model each; this process measures
+  meanwhile); the rate after the first result is printed too. Ratios are to 1 worker in the
+  same run. The pool has at most one worker per core (``mmemo.batch.usable_cores``).
 - memory: FER2013 train images (48x48 faces), ``--sizes`` inputs, each size in a fresh
   process; peak resident memory (ru_maxrss) of streaming (``mmemo.batch.stream``) against
   measuring every input before predicting any (what ``predict_items`` did before), both in
   this run.
 - transcripts: MELD utterances as transcript-only rows: rows per second of the streamed
-  batch (text head batched: 256 rows per call, sorted by length, encoder batches of 64)
-  against one text-head call per row (the old path), on the same rows, model already
-  loaded in both; ``--threads`` sets torch's thread count (on a loaded machine one thread
-  beats two).
+  batch (text head batched: 1,024 rows per call, tokenised once, encoder batches sorted by
+  token count, about 1,024 tokens each) against one text-head call per row (the old path),
+  on the same rows, model already loaded in both; ``--threads`` sets torch's thread count
+  (on a loaded machine one thread beats two).
 State the machine load with the numbers: the machine may be shared.
 """
 
@@ -49,6 +51,7 @@ def throughput(files: int, workers: list[int]) -> None:
     paths = sorted(DATA.glob("ravdess/Actor_*/*.flac"))[:files]
     items = [InputItem(str(p), str(p)) for p in paths]
     predictor = Predictor.from_pretrained("default")
+    predictor.measure(items[:1])  # this process's lazy imports (opensmile...) before any timing
     print(f"{len(items)} RAVDESS clips, default model; {_load()}")
     base = None
     for w in workers:

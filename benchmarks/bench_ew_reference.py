@@ -18,10 +18,14 @@ Timed, in this run, on the same files:
 - reference, files loaded once: the same algorithm without the per-wheel reloading.
 - mmemo cold: a fresh ``mmemo metrics ew`` process (interpreter, imports, CSVs, tables read
   and compiled to the array cache, metric), start-up included.
-- mmemo warm: the same command again, the cache beside the tables now present.
-- mmemo before this change: ``load_wheels`` + ``ew_score`` in this process (tables read with
+- mmemo warm: the same command again, the cache beside the tables now present (median of
+  ``--repeats`` runs), alternated with the same command with the numpy byte reader switched
+  off (the Arrow reader it replaced, which is still the fallback).
+- pure Python: ``load_wheels`` + ``ew_score`` in this process (tables read with
   openpyxl, per-sample Python metric), without interpreter start-up.
-The four scores must agree; ratios are reference time / each time.
+The four scores must agree; ratios are reference time / each time. CPU seconds (the
+reference's in this process, each mmemo process's from its rusage) are printed too: on a
+shared machine wall time is mostly waiting for a core.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import csv
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -224,19 +229,37 @@ def reference_loaded_once(mapping: Path, gt_csv: Path, pred_csv: Path, level: st
 
 
 # ------------------------------------------------------------------ timing
-def mmemo_cli(gt: Path, pred: Path, tables: Path, level: str) -> tuple[float, dict]:
-    cmd = [sys.executable, "-c", "import sys; from mmemo.cli import main; sys.exit(main())",
-           "metrics", "ew", str(gt), str(pred), "--reference-tables", str(tables),
-           "--level", level, "--json"]  # fmt: skip
-    t0 = time.perf_counter()
+def _child_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+_PREVIOUS = (  # the Arrow reader that ran before the numpy byte reader (still the fallback)
+    "import sys; import mmemo.commands.metrics as m; m._run_ew_bytes = lambda args: None; "
+    "from mmemo.cli import main; sys.exit(main())"
+)
+
+
+def mmemo_cli(
+    gt: Path, pred: Path, tables: Path, level: str, previous: bool = False
+) -> tuple[float, float, dict]:
+    """(wall seconds, CPU seconds, result) of one fresh ``mmemo metrics ew`` process;
+    ``previous``: with the byte reader switched off (the Arrow path it replaced)."""
+    code = _PREVIOUS if previous else "import sys; from mmemo.cli import main; sys.exit(main())"
+    cmd = [sys.executable, "-c", code, "metrics", "ew", str(gt), str(pred),
+           "--reference-tables", str(tables), "--level", level, "--json"]  # fmt: skip
+    c0, t0 = _child_cpu(), time.perf_counter()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    return time.perf_counter() - t0, json.loads(out.stdout)
+    return time.perf_counter() - t0, _child_cpu() - c0, json.loads(out.stdout)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--samples", type=int, default=100_000)
     ap.add_argument("--level", default="level1", choices=("level1", "level2"))
+    ap.add_argument("--repeats", type=int, default=5, help="warm mmemo runs (median reported)")
     args = ap.parse_args()
     rng = random.Random(0)
     work = Path(tempfile.mkdtemp(prefix="mmemo_ew_bench_"))
@@ -248,15 +271,26 @@ def main() -> None:
     t0 = time.perf_counter()
     mapping = build_reference_mapping(tables, work / "wheel_mapping.npz")
     t_build = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     ref = reference(mapping, gt, pred, args.level)
-    t_ref = time.perf_counter() - t0
+    t_ref, c_ref = time.perf_counter() - t0, time.process_time() - c0
     t0 = time.perf_counter()
     once = reference_loaded_once(mapping, gt, pred, args.level)
     t_once = time.perf_counter() - t0
 
-    t_cold, cold = mmemo_cli(gt, pred, tables, args.level)
-    t_warm, warm = mmemo_cli(gt, pred, tables, args.level)
+    t_cold, c_cold, cold = mmemo_cli(gt, pred, tables, args.level)
+    warm_runs, prev_runs = [], []
+    for _ in range(args.repeats):  # alternated, so both see the same load
+        warm_runs.append(mmemo_cli(gt, pred, tables, args.level))
+        prev_runs.append(mmemo_cli(gt, pred, tables, args.level, previous=True))
+    t_warm = statistics.median(r[0] for r in warm_runs)
+    c_warm = statistics.median(r[1] for r in warm_runs)
+    t_prev = statistics.median(r[0] for r in prev_runs)
+    c_prev = statistics.median(r[1] for r in prev_runs)
+    warm = warm_runs[0][2]
+    c0 = _child_cpu()
+    subprocess.run([sys.executable, "-c", "import numpy"], check=True)
+    c_numpy = _child_cpu() - c0
 
     from mmemo.commands.metrics import _read
     from mmemo.metrics import ew_score
@@ -271,7 +305,7 @@ def main() -> None:
     t_old = time.perf_counter() - t0
 
     assert max(abs(a - b) for a, b in zip(ref, once, strict=True)) < 1e-12
-    for res in (cold, warm, old):
+    for res in (cold, warm, prev_runs[0][2], old):
         assert abs(res["fs"] - ref[0]) < 1e-9 and abs(res["ps"] - ref[1]) < 1e-9, (res, ref)
     print(f"scores agree: Fs {ref[0]:.6f}  Ps {ref[1]:.6f}  Rs {ref[2]:.6f}")
     print(f"reference table build (xlsx -> pickled npz, once per table set): {t_build:.2f} s")
@@ -280,12 +314,22 @@ def main() -> None:
         ("reference: driver structure (reloads per wheel)", t_ref),
         ("reference algorithm, files loaded once", t_once),
         ("mmemo metrics ew, cold (reads xlsx, builds cache)", t_cold),
-        ("mmemo metrics ew, warm (array cache)", t_warm),
-        ("before this change: load_wheels + ew_score", t_old),
+        (f"mmemo metrics ew, warm (array cache), median of {args.repeats}", t_warm),
+        ("  the same, previous Arrow reader (alternated runs)", t_prev),
+        ("pure Python in this process: load_wheels + ew_score", t_old),
     ]
     for name, t in rows:
         print(f"{name:<52}{t:>9.2f}{t_ref / t:>10.1f}x")
+    print(f"warm runs: {', '.join(f'{r[0]:.2f}' for r in warm_runs)} s; previous reader: "
+          f"{', '.join(f'{r[0]:.2f}' for r in prev_runs)} s")  # fmt: skip
     print(f"warm mmemo against the loaded-once reference: {t_once / t_warm:.1f}x")
+    print(
+        f"CPU seconds (not slowed by waiting for a core): reference {c_ref:.2f}, mmemo cold "
+        f"{c_cold:.2f}, warm {c_warm:.3f} (of which a bare 'import numpy' process "
+        f"{c_numpy:.3f}), previous reader {c_prev:.3f} -> reference / warm "
+        f"{c_ref / c_warm:.1f}x, reference / previous {c_ref / c_prev:.1f}x"
+    )
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

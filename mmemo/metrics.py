@@ -180,29 +180,37 @@ def ew_score_compiled(
     ``ew_score(..., mode="parity")`` (a test checks equality); per wheel the sets become a
     boolean (sample x cluster) matrix, so |G|, |P| and |G & P| are row sums.
     """
-    import numpy as np
-
     if len(gt) != len(pred):
         raise ValueError(f"gt has {len(gt)} samples but pred has {len(pred)}")
-    n = len(gt)
-    table = compiled.table[level]
-
     g_sample, g_word = compiled.flat_ids(gt)
     p_sample, p_word = compiled.flat_ids(pred)
+    return ew_score_ids(g_sample, g_word, p_sample, p_word, len(gt), compiled, level)
+
+
+def ew_score_ids(
+    g_sample: Any, g_word: Any, p_sample: Any, p_word: Any, n: int, compiled: Any, level: str
+) -> dict[str, Any]:
+    """:func:`ew_score_compiled` from ``(sample index, vocabulary index)`` arrays of every
+    label word of the ``n`` GT and predicted samples (vocabulary index V: unknown word)."""
+    import numpy as np
+
+    g_sample, g_word = np.asarray(g_sample), np.asarray(g_word)
+    p_sample, p_word = np.asarray(p_sample), np.asarray(p_word)
+    bits, wheel_bits = _cluster_bits(compiled, level)
+    G, P = _sample_bits(g_sample, bits[g_word], n), _sample_bits(p_sample, bits[p_word], n)
     per_wheel = []
-    for k, name in enumerate(compiled.names):
-        # per wheel: local cluster ids, then (sample x cluster) presence matrices
-        _, local = np.unique(table[k], return_inverse=True)
-        local = np.where(table[k] >= 0, local - (table[k] < 0).any(), -1)
-        width = max(1, int(local.max()) + 1)
-        G = _presence(g_sample, local[g_word], n, width)
-        P = _presence(p_sample, local[p_word], n, width)
-        g_size, p_size = G.sum(axis=1), P.sum(axis=1)
-        hits = (G & P).sum(axis=1)
+    for name, masks in zip(compiled.names, wheel_bits, strict=True):
+        # |G|, |P|, |G & P| of each sample: bits set in its clusters' masks
+        g_size = p_size = hits = 0
+        for word, mask in masks:
+            g, p = G[:, word] & mask, P[:, word] & mask
+            g_size = g_size + np.bitwise_count(g).astype(np.int64)
+            p_size = p_size + np.bitwise_count(p).astype(np.int64)
+            hits = hits + np.bitwise_count(g & p).astype(np.int64)
         kept = g_size > 0
         has_p = p_size[kept] > 0
         prec = np.where(has_p, hits[kept] / np.maximum(p_size[kept], 1), 0.0)
-        rec = np.where(has_p, hits[kept] / g_size[kept], 0.0)
+        rec = np.where(has_p, hits[kept] / np.maximum(g_size[kept], 1), 0.0)
         P_k = float(prec.mean()) if prec.size else 0.0
         R_k = float(rec.mean()) if rec.size else 0.0
         per_wheel.append(
@@ -224,14 +232,60 @@ def ew_score_compiled(
     return out
 
 
-def _presence(sample: Any, cluster: Any, n: int, width: int) -> Any:
-    """Boolean ``[n, width]``: which clusters each sample's words reach (cluster -1: none)."""
+def _cluster_bits(compiled: Any, level: str) -> tuple[Any, list[list[tuple[int, Any]]]]:
+    """Each vocabulary word's clusters as bits: ``bits[v]`` (uint64 ``[V + 1, words]``), and
+    per wheel its ``(word, mask)`` pairs: which uint64s hold its clusters and which bits they
+    are. A wheel gets one bit per cluster it has at ``level`` (reference level 1: all 5
+    wheels, 31 clusters, in one uint64)."""
     import numpy as np
 
-    m = np.zeros((n, width), bool)
-    keep = cluster >= 0
-    m[sample[keep], cluster[keep]] = True
-    return m
+    cache = compiled.__dict__.setdefault("_cluster_bits", {})
+    if level in cache:
+        return cache[level]
+    table = np.asarray(compiled.table[level])
+    locals_, widths = [], []
+    for row in table:
+        ids, local = np.unique(row, return_inverse=True)
+        has_none = bool((ids < 0).any())
+        locals_.append(np.where(row >= 0, local - has_none, -1))
+        widths.append(len(ids) - has_none)
+    # bit b of wheel k: uint64 number place[k] + b // 64 (a wheel of up to 64 clusters shares
+    # one with its neighbours while they fit; a wider one gets whole uint64s of its own)
+    place, word, used = [], 0, 0
+    for w in widths:
+        if used and used + w > 64:
+            word, used = word + 1, 0
+        place.append((word, used))
+        word, used = word + (used + w) // 64, (used + w) % 64
+    bits = np.zeros((table.shape[1], max(1, word + (used > 0))), np.uint64)
+    wheel_bits = []
+    for local, w, (first, offset) in zip(locals_, widths, place, strict=True):
+        has = local >= 0
+        at = local[has] + offset
+        np.bitwise_or.at(bits, (np.flatnonzero(has), first + at // 64),
+                         np.left_shift(np.uint64(1), (at % 64).astype(np.uint64)))  # fmt: skip
+        masks = []
+        for b0 in range(offset, offset + w, 64):
+            n_bits = min(64, offset + w - b0)
+            masks.append((first + b0 // 64, np.uint64(((1 << n_bits) - 1) << (b0 % 64))))
+        wheel_bits.append(masks or [(0, np.uint64(0))])
+    cache[level] = bits, wheel_bits
+    return cache[level]
+
+
+def _sample_bits(sample: Any, word_bits: Any, n: int) -> Any:
+    """``[n, words]`` uint64: the OR of the cluster bits of each sample's label words."""
+    import numpy as np
+
+    out = np.zeros((n, word_bits.shape[1]), np.uint64)
+    if not len(sample):
+        return out
+    if (np.diff(sample) < 0).any():
+        order = np.argsort(sample, kind="stable")
+        sample, word_bits = sample[order], word_bits[order]
+    starts = np.flatnonzero(np.diff(sample, prepend=-1))
+    out[sample[starts]] = np.bitwise_or.reduceat(word_bits, starts, axis=0)
+    return out
 
 
 def ew_sample_f1(

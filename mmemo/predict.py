@@ -194,24 +194,17 @@ class Predictor:
 
     # ------------------------------------------------------------------ pass one
     def measure(self, items: list[InputItem]) -> list[_Measured]:
-        """Pass one for a block of items: transcripts go through the text head in one batch."""
-        texts = [
-            it.transcript
-            for it in items
-            if it.transcript and "text" in self.modalities and self.text is not None
-        ]
+        """Pass one for a block of items: transcripts go through the text head in one batch
+        (the encoder sorts them by token count, so each of its batches pads little)."""
+        use_text = "text" in self.modalities and self.text is not None
+        texts = [it.transcript for it in items if it.transcript and use_text]
         probs: list[Any] = []
         t0 = time.perf_counter()
         if texts:
             from mmemo.heads.bundle import HeadError
 
-            # shortest first, so each batch of the encoder pads to similar lengths
-            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
             try:
-                ranked = self.text.predict_proba([texts[i] for i in order])
-                probs = [None] * len(texts)
-                for rank, i in enumerate(order):
-                    probs[i] = ranked[rank]
+                probs = list(self.text.predict_proba(texts))
             except HeadError as exc:  # the optional MiniLM wheel is not installed
                 probs = [f"text not used: {exc}"] * len(texts)
             except Exception:  # a failed batch is retried item by item in _measure
@@ -220,9 +213,12 @@ class Predictor:
         from mmemo.quiet import silenced
 
         out, k = [], 0
-        for it in items:
-            with silenced(not self.verbose):  # MediaPipe / TF Lite native logs
-                if it.transcript and "text" in self.modalities and self.text is not None:
+        # MediaPipe / TF Lite native logs. One silenced block for the whole batch: entering
+        # one costs ~2 ms (it resets the third-party loggers), more than the text head
+        # spends on a transcript
+        with silenced(not self.verbose), _one_blas_thread(any(it.path for it in items)):
+            for it in items:
+                if it.transcript and use_text:
                     out.append(self._measure(it, probs[k], share))
                     k += 1
                 else:
@@ -560,6 +556,22 @@ def _import_first(names: Iterable[str]) -> None:
         with contextlib.suppress(ImportError):
             if name not in sys.modules:
                 importlib.import_module(name)
+
+
+def _one_blas_thread(enabled: bool) -> Any:
+    """OpenBLAS/MKL on one thread while media are measured: the cue and voice-feature code
+    makes many small BLAS calls, and a second BLAS thread spin-waits on them (100 RAVDESS
+    clips, one process: 12.7 s with numpy's default 2 threads, 8.4 s with 1, load 3).
+    torch's own threads are left alone (the text head batches are large)."""
+    import contextlib
+
+    if not enabled:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn brings it; without it nothing changes
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _weights_from(directory: Path) -> dict[str, float] | None:

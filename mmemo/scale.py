@@ -9,7 +9,7 @@ or from Python::
     predict_with_ray("default", ["clips/"], out="preds.jsonl")
 
 Pass one (measuring cues and features, the expensive part) runs in Ray Data: one row per
-measuring task of :mod:`mmemo.batch` (one media file, or up to 256 transcripts), through
+measuring task of :mod:`mmemo.batch` (one media file, or up to 1,024 transcripts), through
 ``Dataset.map_batches`` with a callable class, so each Ray actor builds one predictor (from
 the same model spec as the local workers) and reuses it. Rows come back in order
 (``preserve_order``); pass two (speaker normalisation, fusion) and the writing of records run

@@ -145,3 +145,71 @@ def test_resumed_eval_normalises_a_cut_speaker_whole(speakers, tmp_path, capsys)
         json.loads((cut / "metrics.json").read_text())["metrics"]
         == json.loads((full / "metrics.json").read_text())["metrics"]
     )
+
+
+def test_streamed_transcripts_equal_one_prediction_per_row():
+    """Transcript-only rows: batched text head (sorted by token count, padded, masked)
+    gives the same records as predicting each row alone, in the input order."""
+    from mmemo.batch import stream
+    from mmemo.predict import Predictor
+
+    texts = ["I am so happy to see you all again!", "No.", "Get out of my house, right now!",
+             "Why would you ever do that to me? I trusted you, and you lied, again and again.",
+             "oh", "What?! Really? That's amazing news!", "", "I'm scared."] * 12  # fmt: skip
+    items = [InputItem(f"t{i}", None, t) for i, t in enumerate(texts)]
+    pred = Predictor.from_pretrained("default", modalities=("text",))
+    got = [(it.id, r) for it, r in stream(pred, items, progress=False)]
+    assert [i for i, _ in got] == [it.id for it in items]
+    empty = [r for i, r in got if i == "t6"]
+    assert isinstance(empty[0], str)  # an empty transcript is nothing to predict from
+    alone = {}  # each distinct text predicted on its own, once
+    for it in items[:8]:
+        ((_, res),) = list(stream(pred, [it], progress=False))
+        alone[it.transcript] = res
+    for it, (_, res) in zip(items, got, strict=True):
+        one = alone[it.transcript]
+        if isinstance(res, str) or isinstance(one, str):
+            assert res == one
+            continue
+        want = dict(_comparable(one.to_dict()), id=it.id)
+        assert _rounded(_comparable(res.to_dict())) == _rounded(want)
+
+
+def test_pool_workers_alone_equal_one_process(speakers):
+    """Every task measured in the worker pool (the calling process does not help while the
+    pool starts): the same predictions, in the same order, as one process."""
+    from functools import partial
+
+    from mmemo.batch import _measured, stream
+    from mmemo.data.inputs import expand_inputs
+    from mmemo.predict import Predictor
+
+    items, errors = expand_inputs([str(speakers)])
+    assert not errors and len(items) == 10
+    pred = Predictor.from_pretrained("default")
+    pool_only = partial(_measured, workers=2, help_while_starting=False)
+    one = [(it.id, r.to_dict()) for it, r in stream(pred, items, progress=False)]
+    two = [(it.id, r.to_dict()) for it, r in
+           stream(pred, items, progress=False, measurer=pool_only)]  # fmt: skip
+    assert [i for i, _ in two] == [i for i, _ in one]
+    assert _rounded([_comparable(r) for _, r in two]) == _rounded([_comparable(r) for _, r in one])
+
+
+def test_media_are_measured_with_one_blas_thread(monkeypatch):
+    """BLAS runs on one thread while media are measured (a second one spin-waits on the many
+    small calls of the cue code) and gets its threads back afterwards."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from mmemo.predict import Predictor
+
+    def blas() -> list[int]:
+        return [
+            d["num_threads"] for d in threadpoolctl.threadpool_info() if d["user_api"] == "blas"
+        ]
+
+    before = blas()
+    seen: list[list[int]] = []
+    pred = Predictor.from_pretrained("default", modalities=("voice",))
+    monkeypatch.setattr(pred, "_measure_media", lambda m: seen.append(blas()))
+    pred.measure([InputItem("a", "a.wav"), InputItem("b", "b.wav")])
+    assert len(seen) == 2 and seen[0] and all(n == 1 for s in seen for n in s)
+    assert blas() == before

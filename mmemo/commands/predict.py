@@ -93,7 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="measure in N processes, one model each (results keep their order; default 1)",
+        help="measure in N processes, one model each, at most one per core (results keep "
+        "their order; default 1)",
     )
     p.add_argument(
         "--threads",

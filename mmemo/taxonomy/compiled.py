@@ -17,7 +17,6 @@ over these arrays is :func:`mmemo.metrics.ew_score_compiled`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +81,43 @@ class CompiledWheels:
         sample = np.repeat(np.arange(n, dtype=np.int64), [len(x) for x in ids])
         return sample, np.fromiter((i for x in ids for i in x), np.int64, count=len(sample))
 
+    def prepare_spans(self) -> bool:
+        """Build the hash table of :meth:`lookup_spans` now (before threads share it);
+        False when it cannot be built (two vocabulary words with one hash)."""
+        if not hasattr(self, "_span_table"):
+            self._span_table = _span_table(self.words)
+        return self._span_table is not None
+
+    def lookup_spans(self, cells) -> np.ndarray | None:
+        """Vocabulary index (V for unknown) of each word of ``cells``
+        (:class:`mmemo.taxonomy.label_csv.LabelCells`: byte ranges, lowercased here): a 64-bit
+        hash looked up in an open-addressing table, then checked byte for byte. None when two
+        vocabulary words share a hash."""
+        from mmemo.taxonomy.label_csv import spans_key
+
+        if not self.prepare_spans():
+            return None
+        v_hash, v_words, slot_id, shift, probes = self._span_table
+        unknown = len(self.words)
+        h, words = spans_key(cells.data, cells.start, cells.stop, lower=True,
+                             width=v_words.shape[1] * 8)  # fmt: skip
+        out = np.full(len(h), unknown, np.int64)
+        todo = np.arange(len(h))
+        slot = (h >> np.uint64(shift)).astype(np.int64)
+        mask = len(slot_id) - 1
+        for _ in range(probes):  # linear probing, all words a step at a time
+            cand = slot_id[slot]
+            hit = (cand >= 0) & (v_hash[np.maximum(cand, 0)] == h[todo])
+            out[todo[hit]] = cand[hit]
+            more = (cand >= 0) & ~hit
+            todo, slot = todo[more], (slot[more] + 1) & mask
+            if not len(todo):
+                break
+        known = np.flatnonzero(out < unknown)
+        same = (v_words[out[known]] == words[known]).all(axis=1)
+        out[known[~same]] = unknown  # a hash shared with a word that is not this one
+        return out
+
     def _lookup(self, tokens: np.ndarray) -> np.ndarray:
         if not hasattr(self, "_sorted"):
             order = sorted(self.words)
@@ -105,6 +141,35 @@ class CompiledWheels:
             )
         ids = _ints(pc.index_in(tokens, value_set=self._vocab_arrow))
         return np.where(ids < 0, len(self.words), ids)
+
+
+def _span_table(vocab: dict[str, int]):
+    """``(hash by id, bytes by id, slot -> id, shift, probes)``: the vocabulary in an
+    open-addressing hash table of at least 4 slots per word; None on a hash collision."""
+    from mmemo.taxonomy.label_csv import all_distinct, spans_key
+
+    order = sorted(vocab, key=vocab.__getitem__)
+    raw = [w.encode() for w in order]
+    lengths = np.array([len(w) for w in raw], np.int64)
+    data = np.frombuffer(b"".join(raw) + bytes(64), np.uint8)
+    stop = np.cumsum(lengths)
+    h, words = spans_key(data, stop - lengths, stop, lower=False)
+    if not all_distinct(h):
+        return None
+    bits = max(8, (4 * max(1, len(h))).bit_length())
+    shift = 64 - bits
+    slot_id = np.full(1 << bits, -1, np.int64)
+    home = (h >> np.uint64(shift)).astype(np.int64)
+    pending, probe = np.arange(len(h)), 0
+    while len(pending):  # place a probe step at a time; the first claimant wins a slot
+        cand = (home[pending] + probe) & ((1 << bits) - 1)
+        free = np.flatnonzero(slot_id[cand] < 0)
+        slots, first = np.unique(cand[free], return_index=True)
+        slot_id[slots] = pending[free[first]]
+        placed = np.zeros(len(pending), bool)
+        placed[free[first]] = True
+        pending, probe = pending[~placed], probe + 1
+    return h, words, slot_id, shift, probe + 1
 
 
 def _ints(arr) -> np.ndarray:
@@ -192,6 +257,8 @@ def _signature(directory: Path, neutral: str) -> str:
 
 
 def _cache_paths(directory: Path) -> list[Path]:
+    import hashlib  # (OpenSSL: 25 ms of a metric run, needed only here)
+
     key = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:16]
     home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mmemo" / "ew"
     return [directory / CACHE_NAME, home / f"{key}.npz"]
@@ -240,10 +307,10 @@ def compiled_reference_tables(
     directory: str | Path, *, neutral: str = "drop", allow_pickle: bool = False
 ) -> CompiledWheels:
     """The reference tables of ``directory`` as arrays: from the cache, else built and cached."""
-    from mmemo.taxonomy.reference import ReferenceTableError, load_reference_tables
-
     d = Path(directory)
     if not d.is_dir():
+        from mmemo.taxonomy.reference import ReferenceTableError
+
         raise ReferenceTableError(f"{d}: reference-table directory not found")
     signature = _signature(d, neutral)
     for path in _cache_paths(d):
@@ -251,6 +318,8 @@ def compiled_reference_tables(
             hit = _load(path, signature)
             if hit is not None:
                 return hit
+    from mmemo.taxonomy.reference import load_reference_tables
+
     ws = load_reference_tables(d, neutral=neutral, allow_pickle=allow_pickle)
     vocabulary = sorted(set(ws._resolver.fmap) | ({"neutral"} if neutral == "cluster" else set()))
     compiled = compile_wheelset(ws, vocabulary)

@@ -116,3 +116,51 @@ def test_cli_arrow_path_joins_shuffled_and_missing_names(tmp_path, capsys):
     want = ew_score(list(gt.values()), [pred.get(k, "") for k in gt], wheels=load_wheels(ref))
     assert res["fs"] == pytest.approx(want["fs"], abs=1e-12)
     assert res["n_samples"] == want["n_samples"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_cli_byte_reader_equals_the_python_reader(tmp_path, capsys, monkeypatch, seed):
+    """``metrics ew --reference-tables``: the numpy CSV reader (shuffled names, a missing and
+    an extra one, quoted cells, CRLF, upper case, spaces) scores exactly as the Python one."""
+    import csv
+    import json
+
+    import mmemo.taxonomy.label_csv as label_csv
+    from mmemo.cli import main
+
+    rng = random.Random(seed)
+    wheels, formats, synonyms, vocab = _random_tables(rng)
+    ref = write_tables(tmp_path / "ref", wheels, formats, synonyms)
+    compiled_reference_tables(ref)  # cached: both runs print the same note
+
+    def cell(k: int) -> str:
+        words = [rng.choice([w, w.upper(), f" {w} "]) for w in rng.sample(vocab, k)]
+        words += ["oov"] * rng.randint(0, 1)
+        return rng.choice(["[{}]", "{}"]).format(", ".join(f"'{w}'" for w in words))
+
+    gt = {f"s{i}": cell(rng.randint(0, 3)) for i in range(300)}
+    pred = {k: cell(rng.randint(0, 4)) for k in gt}
+    if seed:
+        del pred["s7"]
+        pred["extra"] = "[x]"
+        pred = dict(sorted(pred.items(), reverse=True))
+    for name, rows in (("gt.csv", gt), ("pred.csv", pred)):
+        with (tmp_path / name).open("w", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\r\n" if seed == 2 else "\n")
+            w.writerow(["name", "openset"])
+            w.writerows(rows.items())
+    argv = ["metrics", "ew", str(tmp_path / "gt.csv"), str(tmp_path / "pred.csv"),
+            "--reference-tables", str(ref), "--json"]  # fmt: skip
+    real = label_csv.read_label_csv
+    for level in ("level1", "level2"):
+        calls: list = []
+        monkeypatch.setattr(label_csv, "read_label_csv",
+                            lambda *a, calls=calls: calls.append(real(*a)) or calls[-1])  # fmt: skip
+        code = main([*argv, "--level", level])
+        fast = capsys.readouterr()
+        assert len(calls) == 2 and all(c is not None for c in calls)  # the byte reader ran
+        monkeypatch.setattr(label_csv, "read_label_csv", lambda *a: None)
+        assert main([*argv, "--level", level]) == code == (1 if seed else 0)
+        slow = capsys.readouterr()
+        assert json.loads(fast.out) == json.loads(slow.out)
+        assert fast.err == slow.err

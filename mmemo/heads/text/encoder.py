@@ -126,15 +126,53 @@ def tokenize(tok: Any, texts: Sequence[str]) -> dict[str, Any]:
                max_length=MAX_TOKENS, return_tensors="pt")  # fmt: skip
 
 
+# tokens per encoder call (padded length x rows): batches of short texts hold many rows,
+# long ones few, and nothing is padded far (texts are sorted by their token count first)
+TOKEN_BUDGET = 1024
+
+
+def length_batches(
+    lengths: Sequence[int], batch: int = 64, budget: int = TOKEN_BUDGET
+) -> list[list[int]]:
+    """Indices grouped into encoder batches: sorted by token count, at most ``batch`` rows and
+    (beyond one row) at most ``budget`` padded tokens each. Padding is masked, so the grouping
+    changes only the last float bits of an embedding, not its value."""
+    out: list[list[int]] = []
+    cur: list[int] = []
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        if cur and (len(cur) >= batch or (len(cur) + 1) * lengths[i] > budget):
+            out.append(cur)
+            cur = []
+        cur.append(i)
+    if cur:
+        out.append(cur)
+    return out
+
+
 def embed(tok: Any, model: Any, texts: Sequence[str], batch: int = 64) -> np.ndarray:
-    """Sentence embeddings ``[N, 384]`` (float32) of ``texts``, without gradients."""
+    """Sentence embeddings ``[N, 384]`` (float32) of ``texts``, in their order, without
+    gradients. Tokenised once; encoded in :func:`length_batches` (little padding)."""
     import torch
 
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(texts), batch):
-            out.append(pooled(model, tokenize(tok, texts[i : i + batch])).numpy())
-    return np.concatenate(out) if out else np.zeros((0, MINILM_DIM), np.float32)
+    texts = [str(t) for t in texts]
+    if not texts:
+        return np.zeros((0, MINILM_DIM), np.float32)
+    ids = tok(texts, truncation=True, max_length=MAX_TOKENS)
+    keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in ids]
+    out = np.empty((len(texts), MINILM_DIM), np.float32)
+    lengths = [len(x) for x in ids["input_ids"]]
+    fill = {"input_ids": tok.pad_token_id or 0, "token_type_ids": 0, "attention_mask": 0}
+    with torch.inference_mode():
+        for rows in length_batches(lengths, batch):
+            width = max(lengths[i] for i in rows)  # right-padded, as the tokenizer pads
+            enc = {}
+            for k in keys:
+                a = np.full((len(rows), width), fill[k], np.int64)
+                for r, i in enumerate(rows):
+                    a[r, : lengths[i]] = ids[k][i]
+                enc[k] = torch.from_numpy(a)
+            out[rows] = pooled(model, enc).numpy()
+    return out
 
 
 # ------------------------------------------------------------------ top-block fine-tuning

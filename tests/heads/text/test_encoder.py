@@ -128,3 +128,28 @@ def test_user_finetune_keeps_the_base_adapter(minilm, tmp_path):
     assert new.lora == old.lora and set(new.lora_tensors) == set(old.lora_tensors)
     np.testing.assert_allclose(new.embed(TEXTS), old.embed(TEXTS), atol=1e-6)
     assert new.labels == ("insult", "praise")
+
+
+def test_length_batches_cover_every_row_once_within_the_budget(minilm):
+    lengths = [5, 60, 3, 3, 128, 12, 12, 40] * 9
+    batches = minilm.length_batches(lengths, batch=8, budget=100)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for b in batches:
+        assert len(b) <= 8 and (len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 100)
+    widths = [max(lengths[i] for i in b) for b in batches]
+    assert widths == sorted(widths)  # shortest first: a batch pads to similar lengths
+
+
+def test_batched_embeddings_equal_one_text_at_a_time(minilm):
+    """Batches sorted by token count, padded and masked: each row as if encoded alone."""
+    texts = [f"{w} " * n + "!" for n, w in ((1, "ok"), (30, "no"), (7, "why"), (2, "hey"),
+             (55, "so"), (7, "yes"), (0, ""), (13, "oh"))] * 3  # fmt: skip
+    texts[5] = ""  # an empty transcript is two tokens ([CLS] [SEP])
+    tok, model = minilm.load_base()
+    batched = minilm.embed(tok, model, texts, batch=4)
+    alone = np.concatenate([minilm.embed(tok, model, [t]) for t in texts])
+    assert batched.shape == (len(texts), 384)
+    np.testing.assert_allclose(batched, alone, atol=2e-6)
+    # rows come back in the input order even though the encoder ran them sorted
+    np.testing.assert_allclose(batched[3], batched[11], atol=2e-6)
+    assert np.abs(batched[0] - batched[1]).max() > 1e-2
