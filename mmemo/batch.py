@@ -368,10 +368,11 @@ def _pool_context() -> Any:
 
 
 def _worker_recipe(predictor: Any) -> tuple[str, Any]:
-    """How a worker rebuilds the predictor: from its model spec, or from a pickled copy."""
+    """How a worker rebuilds the predictor: its class (pickled by name, so this module never
+    imports :mod:`mmemo.predict`, which imports it) and model spec, or a pickled copy."""
     spec = getattr(predictor, "spec", None)
     if spec is not None:
-        return "spec", spec
+        return "spec", (type(predictor), spec)
     import pickle
 
     try:
@@ -391,10 +392,8 @@ def _init_worker(recipe: tuple[str, Any]) -> None:
     torch.set_num_threads(1)
     kind, value = recipe
     if kind == "spec":
-        from mmemo.predict import Predictor
-
-        model, modalities = value
-        _WORKER = Predictor.from_pretrained(model, modalities=modalities)
+        cls, (model, modalities) = value
+        _WORKER = cls.from_pretrained(model, modalities=modalities)
     else:
         import pickle
 

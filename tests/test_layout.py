@@ -77,18 +77,9 @@ def test_heads_have_no_import_circle():
     assert cycles(heads) == []
 
 
-# The one import circle left: Predictor.predict_items streams through mmemo.batch, whose
-# worker processes rebuild the Predictor (mmemo.batch._init_worker imports mmemo.predict).
-# It goes when the worker recipe carries the predictor's class instead of importing it; that
-# code is being changed with the --workers path, so the edge is excused here until then.
-EXCUSED_EDGES = {("mmemo.batch", "mmemo.predict")}
-
-
 def test_the_package_has_no_import_circle():
     graph = import_graph()
     assert graph.get("mmemo.taxonomy.wheels") and graph.get("mmemo.media")  # it saw them
-    for a, b in EXCUSED_EDGES:
-        graph[a].discard(b)
     assert cycles(graph) == []
 
 
