@@ -114,3 +114,35 @@ def test_grpo_reward_matrix_and_trust_shaper_on_measured_cues(media_dir, capsys)
     assert metrics["gated"] == 0.0 and metrics["lambda"] == pytest.approx(0.3)
     # the near miss (disgusted for sad: 0.27) is judged, so the wrong rollouts' grounding enters mu_w
     assert metrics["mu_w"] > 0 and shaped[2][g] > 0
+
+
+def test_emotion_thinker_sft_stage_gets_rationales_from_measured_cues(media_dir, capsys):
+    """The recipe's SFT rows (``pipeline.sft_rows``, what ``run_stage`` hands ``SFTStage``):
+    rows carrying only the ``mmemo cues`` output and a label get a rationale where the cues
+    agree with the label, from the JSON and from the text form alike, and the recipe's own
+    grounding reward scores it 1; without ``synthesis.enabled`` they get none."""
+    from mmemo.data.synthesis import check_consistency
+    from mmemo.rewards.grounding import CueGroundingReward
+    from mmemo.training.pipeline import sft_rows
+    from tests.conftest import SHARED_DATA
+
+    shared = SHARED_DATA if SHARED_DATA.is_dir() else None
+    cfg = load_config(recipes_dir() / "emotion_thinker.yaml")
+    assert cfg["synthesis"]["enabled"]
+    records = _records(media_dir, capsys, shared)
+    rows = [{"id": f"{i}{form}", "emotion": label, "cues": rec if form == "json" else
+             rec["description"]} for i, (rec, label) in enumerate(records)
+            for form in ("json", "text")]  # fmt: skip
+    out = sft_rows(cfg, rows)
+    agree = [ok and bool(support) for ok, support, _ in
+             (check_consistency(r["emotion"], r["cues"]) for r in rows)]  # fmt: skip
+    for row, ok in zip(out, agree, strict=True):
+        if not ok:
+            continue
+        assert row.get("reasoning_source") == "synthesis", row["id"]
+        score = CueGroundingReward()([f"<think>{row['reasoning']}</think>"], cues=[row["cues"]])
+        assert score == [1.0], (row["id"], row["reasoning"])
+    if shared is not None:  # the RAVDESS angry clip and the CK+ happy face agree with their labels
+        assert sum(r.get("reasoning_source") == "synthesis" for r in out) >= 2
+    off = {**cfg, "synthesis": {"enabled": False}}
+    assert not any(r.get("reasoning") for r in sft_rows(off, rows))

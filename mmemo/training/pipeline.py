@@ -57,6 +57,18 @@ def build_rewards_and_shapers(cfg: dict) -> tuple[list[tuple[Any, float]], list[
     return rewards, shapers
 
 
+def sft_rows(cfg: dict, rows: list[dict]) -> list[dict]:
+    """The rows the SFT stage trains on: with ``synthesis.enabled``, rows lacking a
+    ``reasoning`` get one written from their measured cues where those agree with the label
+    (:func:`mmemo.data.synthesis.fill_reasoning`)."""
+    synthesis = cfg.get("synthesis") or {}
+    if not synthesis.get("enabled"):
+        return rows
+    from mmemo.data.synthesis import fill_reasoning
+
+    return fill_reasoning(rows, **{k: v for k, v in synthesis.items() if k != "enabled"})
+
+
 def run_stage(
     stage: str,
     cfg: dict,
@@ -102,13 +114,7 @@ def run_stage(
         "config": config,
     }
     if stage == "sft":
-        if (cfg.get("synthesis") or {}).get("enabled"):
-            from mmemo.data.synthesis import fill_reasoning
-
-            rows = fill_reasoning(
-                rows, **{k: v for k, v in cfg["synthesis"].items() if k != "enabled"}
-            )
-        runner: Any = SFTStage(backbone, rows, args=cfg.get("sft"), **common)
+        runner: Any = SFTStage(backbone, sft_rows(cfg, rows), args=cfg.get("sft"), **common)
     else:
         runner = GRPOStage(
             backbone,
