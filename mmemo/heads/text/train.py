@@ -28,20 +28,11 @@ import numpy as np
 
 from mmemo.heads.report import log
 from mmemo.heads.text.model import TEXT_LABELS
+from mmemo.heads.text.top import EMBED_SCALE, TOP_RECIPE
 
-TEXT_LORA = {
-    "r": 16,
-    "alpha": 32,
-    "dropout": 0.1,
-    "epochs": 4,
-    "lr": 1e-3,
-    "head_lr": 3e-3,
-    "weight_decay": 0.01,
-    "batch": 32,
-    "warmup": 0.06,
-}
+# the previous recipe (LoRA on all six blocks): the top-block recipe's settings without its own
+TEXT_LORA = {k: v for k, v in TOP_RECIPE.items() if k not in ("start", "label_smoothing")}
 TEXT_HOLDOUT = 0.15  # share of MELD train dialogues held out by the previous recipe
-EMBED_SCALE = 10.0  # the classifier sees 10 x the unit-length embedding
 
 
 # --------------------------------------------------------------------------- MELD rows
@@ -152,7 +143,6 @@ def train_text(
     from mmemo.heads.text.top import (
         CV_FOLDS,
         N_BLOCKS,
-        TOP_RECIPE,
         States,
         cv_logits,
         full_fit,

@@ -7,6 +7,7 @@ import pytest
 
 from mmemo.heads.bundle import MLP, HeadError, save_bundle, softmax
 from mmemo.heads.text.model import TEXT_LABELS, TextHead, embed_texts, minilm_dir
+from tests.heads.text.phrases import ANGER, JOY
 
 TEXTS = ["I am so happy to see you!", "Get out of my room, now.", "ok", "What?! Really?"]
 
@@ -77,22 +78,7 @@ def test_lora_head_errors_name_the_file(minilm, tmp_path):
 def test_finetune_minilm_learns_and_changes_the_adapter(minilm):
     from mmemo.heads.text.train import classifier_logits, finetune_minilm
 
-    joy = [
-        "I love this, it's wonderful",
-        "Yay, we won!",
-        "This is the best day ever",
-        "I'm so glad you came",
-        "Great news, thank you!",
-        "Haha, that's brilliant",
-    ]
-    anger = [
-        "Shut up and get out",
-        "I hate you for this",
-        "How dare you lie to me",
-        "This is outrageous, stop it",
-        "You ruined everything!",
-        "Leave me alone, idiot",
-    ]
+    joy, anger = JOY, ANGER
     texts = joy + anger
     y = np.array([3] * 6 + [0] * 6)  # TEXT_LABELS: joy = 3, anger = 0
     hp = {"epochs": 4, "batch": 4, "lr": 3e-3, "head_lr": 1e-2}

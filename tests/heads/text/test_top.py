@@ -7,6 +7,7 @@ import pytest
 
 from mmemo.heads.bundle import MLP, HeadError, save_bundle, softmax
 from mmemo.heads.text.model import TEXT_LABELS, TextHead, minilm_dir
+from tests.heads.text.phrases import ANGER, JOY
 
 TEXTS = ["I am so happy to see you!", "Get out of my room, now.", "ok", "What?! Really? No way!"]
 
@@ -64,22 +65,7 @@ def test_top_blocks_on_cached_states_equal_the_merged_head(minilm, tmp_path):
 def test_finetune_top_learns(minilm):
     from mmemo.heads.text.top import finetune_top, top_logits
 
-    joy = [
-        "I love this, it's wonderful",
-        "Yay, we won!",
-        "This is the best day ever",
-        "I'm so glad you came",
-        "Great news, thank you!",
-        "Haha, that's brilliant",
-    ]
-    anger = [
-        "Shut up and get out",
-        "I hate you for this",
-        "How dare you lie to me",
-        "This is outrageous, stop it",
-        "You ruined everything!",
-        "Leave me alone, idiot",
-    ]
+    joy, anger = JOY, ANGER
     tok, base = minilm.load_base()
     states = _cached(minilm, tok, base, joy + anger, 4)
     y = np.array([3] * 6 + [0] * 6)  # TEXT_LABELS: joy = 3, anger = 0
