@@ -208,14 +208,14 @@ def ew_score_ids(
             p_size = p_size + np.bitwise_count(p).astype(np.int64)
             hits = hits + np.bitwise_count(g & p).astype(np.int64)
         kept = g_size > 0
-        has_p = p_size[kept] > 0
-        prec = np.where(has_p, hits[kept] / np.maximum(p_size[kept], 1), 0.0)
-        rec = np.where(has_p, hits[kept] / np.maximum(g_size[kept], 1), 0.0)
-        P_k = float(prec.mean()) if prec.size else 0.0
-        R_k = float(rec.mean()) if rec.size else 0.0
+        n_kept = int(np.count_nonzero(kept))
+        scored = kept & (p_size > 0)  # a kept sample without a prediction scores 0, 0
+        hit = hits[scored].astype(np.float64)
+        P_k = float((hit / p_size[scored]).sum()) / n_kept if n_kept else 0.0
+        R_k = float((hit / g_size[scored]).sum()) / n_kept if n_kept else 0.0
         per_wheel.append(
             {"name": name, "fs": _harmonic(P_k, R_k), "ps": P_k, "rs": R_k,
-             "n_samples": int(kept.sum())}
+             "n_samples": n_kept}
         )  # fmt: skip
     out: dict[str, Any] = {
         "fs": _mean([w["fs"] for w in per_wheel]),

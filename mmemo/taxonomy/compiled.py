@@ -114,7 +114,10 @@ class CompiledWheels:
             if not len(todo):
                 break
         known = np.flatnonzero(out < unknown)
-        same = (v_words[out[known]] == words[known]).all(axis=1)
+        ids = out[known]
+        same = v_words[:, 0][ids] == words[:, 0][known]  # column by column: .all(axis=1)
+        for j in range(1, v_words.shape[1]):  # over a short axis is several times slower
+            same &= v_words[:, j][ids] == words[:, j][known]
         out[known[~same]] = unknown  # a hash shared with a word that is not this one
         return out
 

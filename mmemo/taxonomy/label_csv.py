@@ -157,6 +157,7 @@ def read_label_csv(path: str | Path, column: str) -> LabelCells | None:
 
     # ---- quoted regions: quotes pair up; an opening quote starts a field (or is the second
     # half of an escaped ""), a closing one ends it (or is the first half of "")
+    has_cr = buf.find(b"\r", head_end + 1, size) >= 0  # bytes.find: memchr, no array pass
     q = np.flatnonzero(b == _QUOTE)
     if len(q) % 2:
         return None
@@ -172,10 +173,11 @@ def read_label_csv(path: str | Path, column: str) -> LabelCells | None:
         lf = np.flatnonzero(b == _LF)
         lf = lf[out[lf]]
         commas = np.flatnonzero((b == _COMMA) & out)
-        cr = np.flatnonzero(b == _CR)
+        cr = np.flatnonzero(b == _CR) if has_cr else lf[:0]
         cr = cr[out[cr]]
     else:
-        lf, commas, cr = (np.flatnonzero(b == c) for c in (_LF, _COMMA, _CR))
+        lf, commas = (np.flatnonzero(b == c) for c in (_LF, _COMMA))
+        cr = np.flatnonzero(b == _CR) if has_cr else lf[:0]
 
     # ---- rows and fields from the newlines and commas outside quotes
     if len(cr) and not (data[cr + 1] == _LF).all():
@@ -218,7 +220,8 @@ def read_label_csv(path: str | Path, column: str) -> LabelCells | None:
     lead = cs[full & (data[cs] == ord("["))]
     trail = ce[full & (data[np.maximum(ce - 1, 0)] == ord("]"))] - 1
     in_cell = _regions(cs, ce, len(b))
-    n_open, n_close = np.count_nonzero(b == ord("[")), np.count_nonzero(b == ord("]"))
+    n_open = buf.count(b"[", head_end + 1, size)  # bytes.count: no array pass
+    n_close = buf.count(b"]", head_end + 1, size)
     if (n_open, n_close) != (len(lead), len(trail)):  # brackets elsewhere: count the cells'
         in_open = np.count_nonzero(in_cell & (b == ord("[")))
         if (in_open, np.count_nonzero(in_cell & (b == ord("]")))) != (len(lead), len(trail)):
@@ -233,7 +236,10 @@ def read_label_csv(path: str | Path, column: str) -> LabelCells | None:
     # nothing: a separator too, so the runs below are (nearly) the words
     separator[1:-1] |= (b[1:-1] == 32) & separator[:-2] & separator[2:]
     # words: runs of non-separator bytes (the buffer starts and ends with separators)
-    edges = np.flatnonzero(separator[1:] != separator[:-1]) + 1
+    changes = np.empty_like(separator)  # changes[i]: byte i differs from byte i - 1
+    changes[0] = False
+    np.not_equal(separator[1:], separator[:-1], out=changes[1:])
+    edges = np.flatnonzero(changes)
     start, stop = edges[0::2], edges[1::2]
     # strip: a run that is one space (between ', ') goes; the rare run with spaces at its
     # ends is trimmed one byte at a time
