@@ -168,13 +168,16 @@ def read_label_csv(path: str | Path, column: str) -> LabelCells | None:
     if not np.isin(data[closing + 1], (_COMMA, _LF, _CR, _QUOTE)).all():
         return None
     if len(q):
-        inside = _regions(opening, closing + 1, len(b))  # [open, close], quotes included
-        out = ~inside
+        # outside quotes; [open, close] is inside, quotes included (in place: these passes
+        # over the whole file are what the reader's time goes to)
+        inside = _regions(opening, closing + 1, len(b))
+        out = np.logical_not(inside, out=inside)
         lf = np.flatnonzero(b == _LF)
         lf = lf[out[lf]]
-        commas = np.flatnonzero((b == _COMMA) & out)
         cr = np.flatnonzero(b == _CR) if has_cr else lf[:0]
         cr = cr[out[cr]]
+        commas = np.flatnonzero(np.logical_and(b == _COMMA, out, out=out))
+        del inside, out
     else:
         lf, commas = (np.flatnonzero(b == c) for c in (_LF, _COMMA))
         cr = np.flatnonzero(b == _CR) if has_cr else lf[:0]
@@ -226,17 +229,18 @@ def read_label_csv(path: str | Path, column: str) -> LabelCells | None:
         in_open = np.count_nonzero(in_cell & (b == ord("[")))
         if (in_open, np.count_nonzero(in_cell & (b == ord("]")))) != (len(lead), len(trail)):
             return None
-    separator = (b == ord("'")) | (b == _COMMA)
+    separator = b == ord("'")
+    separator |= b == _COMMA
     separator |= b == _QUOTE
     separator |= b == ord("`")
-    separator |= ~in_cell
+    separator |= np.logical_not(in_cell, out=in_cell)
     separator[lead] = True
     separator[trail] = True
     # a lone space between separators (the one in ', ') would be a run that strips to
     # nothing: a separator too, so the runs below are (nearly) the words
     separator[1:-1] |= (b[1:-1] == 32) & separator[:-2] & separator[2:]
     # words: runs of non-separator bytes (the buffer starts and ends with separators)
-    changes = np.empty_like(separator)  # changes[i]: byte i differs from byte i - 1
+    changes = in_cell  # reused: changes[i], byte i differs from byte i - 1
     changes[0] = False
     np.not_equal(separator[1:], separator[:-1], out=changes[1:])
     edges = np.flatnonzero(changes)
@@ -264,8 +268,9 @@ def read_label_csv(path: str | Path, column: str) -> LabelCells | None:
         start, stop = start[keep], stop[keep]
     per_row = np.diff(np.searchsorted(start, np.concatenate((row_start, [len(b)]))))
     sample = np.repeat(np.arange(n, dtype=np.int64), per_row)
-    return LabelCells(data, n, sample, start.astype(np.int64), stop.astype(np.int64),
-                      ns.astype(np.int64), ne.astype(np.int64))  # fmt: skip
+    return LabelCells(data, n, sample, start.astype(np.int64, copy=False),
+                      stop.astype(np.int64, copy=False), ns.astype(np.int64, copy=False),
+                      ne.astype(np.int64, copy=False))  # fmt: skip
 
 
 __all__ = ["LabelCells", "all_distinct", "hash_rows", "read_label_csv", "spans_key"]
