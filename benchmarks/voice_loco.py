@@ -14,9 +14,13 @@ adds fearful and, where present, disgust). Rows:
   without class masks or corpus balancing;
 - ``shipped-before``: the previous shipped head itself (RAVDESS actors 01-16 only), when
   ``--old-head`` names a folder with its ``speech.json``;
-- ``first-pass``: the first cross-corpus recipe of issue 12 (the shipped recipe with every
-  feature kept for the single-clip classifier and its C 0.003);
-- ``after``: :class:`mmemo.heads.voice.learn.Recipe` defaults (the shipped recipe).
+- ``first-pass``: the first cross-corpus recipe of issue 12 (every feature kept for the
+  single-clip classifier, C 0.003; speaker classifier C 0.01 read alone);
+- ``voice12``: the second pass (the single clip leaves out the 10 % most corpus-shifted
+  features, C 0.002; speaker classifier C 0.01 read alone);
+- ``after``: :class:`mmemo.heads.voice.learn.Recipe` defaults (the shipped recipe: the
+  speaker mode mixes a quarter of the clip classifier's log-probabilities into the speaker
+  classifier's, C 0.003).
 
 ``--search`` runs the staged search that chose the recipe, every setting judged by the mean
 LOCO UAR on the core classes (never on a corpus's own test speakers). Each classifier is
@@ -44,6 +48,7 @@ from mmemo.heads.voice.learn import (
     VOICE_LABELS,
     Recipe,
     VoiceData,
+    grouped_cv,
     loco,
     loco_summary,
     restricted_scores,
@@ -59,7 +64,12 @@ BEFORE = Recipe(
     balance_corpora=False,
     masked=False,
     drop_shifted=0.0,
+    speaker_clip_weight=0.0,
 )
+# the first cross-corpus recipe of issue 12: every feature kept for the single clip
+FIRST_PASS = Recipe(drop_shifted=0.0, C_clip=0.003, C_speaker=0.01, speaker_clip_weight=0.0)
+# the second pass (branch voice12): the speaker mode reads the speaker classifier alone
+VOICE12 = Recipe(C_speaker=0.01, speaker_clip_weight=0.0)
 
 
 def sklearn_fit(C_clip: float, C_speaker: float | None):
@@ -197,7 +207,7 @@ def search(trim: VoiceData, raw: VoiceData) -> list[dict]:
         return row
 
     # stages 1-3 ran before stage 4 existed: every feature kept for the single clip
-    base = dataclasses.replace(Recipe(), drop_shifted=0.0)
+    base = dataclasses.replace(Recipe(), drop_shifted=0.0, speaker_clip_weight=0.0)
     # stage 1: features x trimming (trimming is judged on both feature sets' default C)
     for feats in (("eGeMAPSv02",), ("ComParE_2016", "eGeMAPSv02")):
         for tr in (False, True):
@@ -232,6 +242,21 @@ def search(trim: VoiceData, raw: VoiceData) -> list[dict]:
     stage5 = [(C, run(dataclasses.replace(base, C_clip=C))) for C in (0.001, 0.002, 0.005, 0.01)]
     stage5.append((base.C_clip, max(stage4, key=lambda t: t[1]["clip"]["uar_mean"])[1]))
     base = dataclasses.replace(base, C_clip=max(stage5, key=lambda t: t[1]["clip"]["uar_mean"])[0])
+    # stage 6 (speaker mode only; the clip classifier is fixed by now): the share of the clip
+    # classifier's log-probabilities mixed into the speaker mode, with the speaker C, judged
+    # by both halves of the protocol: mean LOCO UAR plus mean speaker-grouped CV UAR
+    stage6 = []
+    for C in (0.003, 0.01, 0.03):
+        for wt in (0.0, 0.25, 0.35, 0.5):
+            recipe = dataclasses.replace(base, C_speaker=C, speaker_clip_weight=wt)
+            row = run(recipe)
+            cv = grouped_cv(trim if recipe.trim else raw, recipe)
+            row["grouped_cv"] = cv
+            cv_mean = float(np.mean([cv[c]["speaker"]["uar"] for c in CORPORA]))
+            print(f"      grouped CV speaker-mode UAR {cv_mean:.3f}", flush=True)
+            stage6.append(((C, wt), row["speaker"]["uar_mean"] + cv_mean))
+    C_spk, wt = max(stage6, key=lambda t: t[1])[0]
+    base = dataclasses.replace(base, C_speaker=C_spk, speaker_clip_weight=wt)
     print(f"chosen: {json.dumps(base.to_dict())}", flush=True)
     return runs
 
@@ -271,8 +296,8 @@ def main(argv: list[str] | None = None) -> int:
             "clip": cfg.get("temperature", 1.0),
             "speaker": cfg.get("temperature_speaker", 1.0),
         }
-    first = loco(trim, dataclasses.replace(Recipe(), drop_shifted=0.0, C_clip=0.003))
-    rows["first-pass"] = _strip(first)
+    rows["first-pass"] = _strip(loco(trim, FIRST_PASS))
+    rows["voice12"] = _strip(loco(trim, VOICE12))
     after = Recipe()
     after_res = loco(trim if after.trim else raw, after)
     rows["after"] = _strip(after_res)

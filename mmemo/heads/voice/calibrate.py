@@ -156,7 +156,9 @@ def calibrate_speech(data: Path, heads: Path, cache: Path) -> dict[str, Any]:
     from mmemo.heads.voice.model import SpeechHead
 
     head = SpeechHead.load(heads)
-    recipe = Recipe(**{**head.config["recipe"], "feature_sets": tuple(head.feature_sets)})
+    # a head from before the speaker mode mixed in the clip classifier reads it alone
+    rec = {"speaker_clip_weight": head.speaker_clip_weight, **head.config["recipe"]}
+    recipe = Recipe(**{**rec, "feature_sets": tuple(head.feature_sets)})
     vd = corpus_features(data, cache, trim=recipe.trim)
     cal = calibrate_from_loco(loco(vd, recipe), vd, recipe)
     return {

@@ -15,7 +15,9 @@
 
 Two classifiers come out of a recipe: ``clip`` (one clip alone, features standardised with
 the training pool's statistics) and ``speaker`` (features normalised within each speaker's
-clips first; used when several clips of one speaker are predicted together).
+clips first; used when several clips of one speaker are predicted together, its
+log-probabilities mixed with a share ``Recipe.speaker_clip_weight`` of the clip
+classifier's).
 """
 
 from __future__ import annotations
@@ -68,13 +70,17 @@ class Recipe:
     trim: bool = True
     speaker_norm: str = "rank_gauss"
     C_clip: float = 0.002
-    C_speaker: float = 0.01
+    C_speaker: float = 0.003
     components: int | None = 256  # principal components the LR is fitted on (None: all)
     balance_corpora: bool = True  # each corpus carries the same total sample weight
     masked: bool = True  # a corpus's clips are scored only on the classes it has
     # share of the features with the largest between-corpus shift (:func:`corpus_shift`,
     # scored on the training corpora) that the clip classifier leaves out; 0 keeps all
     drop_shifted: float = 0.1
+    # when several clips of a speaker are read together, the share of the clip classifier's
+    # log-probabilities mixed into the speaker classifier's (:func:`speaker_mode_logits`);
+    # 0 reads the speaker classifier alone
+    speaker_clip_weight: float = 0.25
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -251,15 +257,27 @@ def fit_voice(data: VoiceData, recipe: Recipe) -> dict[str, MLP]:
     return models
 
 
+def speaker_mode_logits(clip: np.ndarray, speaker: np.ndarray, clip_weight: float) -> np.ndarray:
+    """The speaker mode's logits ``[N, K]``: ``(1 - w) * log_softmax(speaker) + w *
+    log_softmax(clip)``, the speaker-normalised classifier's log-probabilities with a share
+    ``w`` of the single-clip classifier's (which still sees the clip's absolute level);
+    ``w`` 0 returns the speaker logits unchanged."""
+    if clip_weight <= 0:
+        return np.asarray(speaker)
+    from scipy.special import log_softmax
+
+    return (1.0 - clip_weight) * log_softmax(np.asarray(speaker, np.float64), axis=1) + (
+        clip_weight * log_softmax(np.asarray(clip, np.float64), axis=1)
+    )
+
+
 def voice_logits(models: dict[str, MLP], data: VoiceData, recipe: Recipe) -> dict[str, np.ndarray]:
-    """Logits ``[N, K]`` of both classifiers; the speaker one normalises within speakers."""
+    """Logits ``[N, K]`` of both modes: ``clip`` (one clip alone) and ``speaker`` (features
+    normalised within speakers, mixed with the clip classifier by :func:`speaker_mode_logits`)."""
     X = data.columns(recipe.feature_sets)
-    return {
-        "clip": models["clip"].logits(X),
-        "speaker": models["speaker"].logits(
-            speaker_normalise(X, data.speaker, recipe.speaker_norm)
-        ),
-    }
+    clip = models["clip"].logits(X)
+    speaker = models["speaker"].logits(speaker_normalise(X, data.speaker, recipe.speaker_norm))
+    return {"clip": clip, "speaker": speaker_mode_logits(clip, speaker, recipe.speaker_clip_weight)}
 
 
 def restricted_scores(logits: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> dict:

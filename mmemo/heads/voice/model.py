@@ -1,7 +1,8 @@
 """The voice head at inference: speech -> openSMILE functionals -> classifier.
 
 Two classifiers ship: ``clip`` (one clip alone) and ``speaker`` (features normalised over
-several clips of one speaker first). :meth:`SpeechHead.weight_gate` turns the share of a
+several clips of one speaker first; its log-probabilities are mixed with a share
+``classifiers.speaker.clip_weight`` of the clip classifier's). :meth:`SpeechHead.weight_gate` turns the share of a
 clip's features that lie beyond 3 training standard deviations into a fusion weight
 factor; its thresholds come from the head's JSON (``outlier_gate``), fitted on
 out-of-corpus speech (see :mod:`mmemo.heads.voice.calibrate`).
@@ -22,6 +23,7 @@ from mmemo.heads.bundle import (
     config_temperature,
     default_dir,
     load_bundle,
+    softmax,
 )
 from mmemo.heads.voice.features import (
     SAMPLE_RATE,
@@ -51,6 +53,12 @@ class SpeechHead:
         self.speaker_norm = spk_cfg.get("normalisation", "zscore")
         if self.speaker_norm not in SPEAKER_NORMS:
             raise HeadError(path, f"unknown speaker normalisation {self.speaker_norm!r}")
+        # share of the clip classifier's log-probabilities in the speaker mode (heads
+        # trained before it existed name none: the speaker classifier alone)
+        self.speaker_clip_weight = spk_cfg.get("clip_weight", 0.0)
+        w = self.speaker_clip_weight
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < 1:
+            raise HeadError(path, f"classifiers.speaker.clip_weight must be in [0, 1), got {w!r}")
         # fitted on held-out predictions (see MODEL_CARD.md); one per classifier
         self.temperature = config_temperature(config, "temperature", path)
         self.temperature_speaker = config_temperature(config, "temperature_speaker", path)
@@ -94,9 +102,11 @@ class SpeechHead:
     ) -> np.ndarray:
         """Probabilities ``[N, 8]`` over :attr:`labels`.
 
-        With ``speakers`` (one id per row), features are z-scored per speaker and the
-        speaker-normalised classifier is used: only for several clips per speaker (a speaker
-        with one clip falls back to the single-clip classifier).
+        With ``speakers`` (one id per row), features are normalised per speaker and the
+        speaker-normalised classifier is used, its log-probabilities mixed with a share
+        ``speaker_clip_weight`` of the single-clip classifier's
+        (:func:`~mmemo.heads.voice.learn.speaker_mode_logits`): only for several clips per
+        speaker (a speaker with one clip falls back to the single-clip classifier).
         """
         x = np.atleast_2d(np.asarray(features, dtype=np.float32))
         probs = self.clip.predict_proba(x, self.temperature)
@@ -105,6 +115,11 @@ class SpeechHead:
         spk = np.asarray([str(s) for s in speakers])
         many = np.isin(spk, [s for s in np.unique(spk) if (spk == s).sum() > 1])
         if many.any():
+            from mmemo.heads.voice.learn import speaker_mode_logits
+
             xn = speaker_normalise(x[many], spk[many], self.speaker_norm)
-            probs[many] = self.speaker.predict_proba(xn, self.temperature_speaker)
+            logits = speaker_mode_logits(
+                self.clip.logits(x[many]), self.speaker.logits(xn), self.speaker_clip_weight
+            )
+            probs[many] = softmax(logits / self.temperature_speaker)
         return probs

@@ -100,6 +100,9 @@ def train_speech(data: Path, out: Path, cache: Path, recipe: Recipe | None = Non
                 "C": recipe.C_speaker,
                 "normalisation": recipe.speaker_norm,
                 "input": "features normalised over the speaker's clips",
+                "clip_weight": recipe.speaker_clip_weight,
+                "mode": "log-probabilities (1 - clip_weight) * speaker + clip_weight * clip, "
+                "then the speaker temperature",
             },
         },  # fmt: skip
         "recipe": recipe.to_dict(),

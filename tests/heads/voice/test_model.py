@@ -66,3 +66,38 @@ def test_shipped_head_reads_trimmed_features_and_records_its_calibration(shared_
     trimmed = speech_features(a.samples, 16000, head.feature_sets, trim=head.trim)
     np.testing.assert_allclose(head.features_from_file(clip), trimmed, rtol=1e-5)
     json.dumps(cfg)  # the record is plain JSON
+
+
+def test_speaker_mode_mixes_the_clip_classifier_by_its_weight(tmp_path):
+    from scipy.special import log_softmax, softmax
+
+    from mmemo.heads.voice.features import speaker_normalise
+    from mmemo.heads.voice.learn import speaker_mode_logits
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(6, 4)).astype(np.float32)
+    spk = ["a", "a", "a", "b", "b", "c"]  # "c" has one clip: the clip classifier alone
+    old = _bundle(tmp_path / "old", classifiers={"speaker": {"normalisation": "rank_gauss"}})
+    assert old.speaker_clip_weight == 0.0  # heads before the mix read the speaker one alone
+    np.testing.assert_allclose(
+        old.predict_proba(x, spk)[:5],
+        softmax(old.speaker.logits(speaker_normalise(x[:5], spk[:5], "rank_gauss")), axis=1),
+        atol=1e-6,
+    )
+    head = _bundle(
+        tmp_path / "new",
+        classifiers={"speaker": {"normalisation": "rank_gauss", "clip_weight": 0.25}},
+        temperature_speaker=2.0,
+    )
+    clip, sp = (
+        head.clip.logits(x[:5]),
+        head.speaker.logits(speaker_normalise(x[:5], spk[:5], "rank_gauss")),
+    )
+    mixed = 0.75 * log_softmax(sp, axis=1) + 0.25 * log_softmax(clip, axis=1)
+    np.testing.assert_allclose(speaker_mode_logits(clip, sp, 0.25), mixed, atol=1e-6)
+    np.testing.assert_array_equal(speaker_mode_logits(clip, sp, 0.0), sp)
+    probs = head.predict_proba(x, spk)
+    np.testing.assert_allclose(probs[:5], softmax(mixed / 2.0, axis=1), atol=1e-6)
+    np.testing.assert_allclose(probs[5], head.predict_proba(x[5:])[0], atol=1e-6)
+    with pytest.raises(HeadError, match="clip_weight"):
+        _bundle(tmp_path / "bad", classifiers={"speaker": {"clip_weight": 1.5}})
