@@ -34,17 +34,22 @@ from mmemo.heads.report import log, mean_std, uar
 FACE_WIDTH = 24
 
 
-FACE_EPOCHS = 14
+# 30 epochs, not 14 (issue 12): PublicTest after stage A 0.659 (epoch 28) against 0.633-0.639, and
+# after stage B 0.65 against 0.626-0.636 (benchmarks/RESULTS.md, "A longer stage A")
+FACE_EPOCHS = 30
 
 
 FACE_LR = 3e-3
 
 
 # Stage-B setting chosen by nested subject-grouped CV on CK+ (benchmarks/select_face_stage_b.py)
+# on the 14-epoch stage A. With the 30-epoch stage A, lr 2e-3 replaced 1e-3: CK+ 5-fold subject
+# CV 0.926 against 0.912 (FER PublicTest ~0.65 both), chosen on the same outer folds that
+# report it (2 candidates, not nested, so slightly optimistic; RESULTS.md "A longer stage A").
 FT_EPOCHS = 12
 
 
-FT_LR = 1e-3
+FT_LR = 2e-3
 
 
 FT_REPLAY = 1500  # FER train images mixed into each CK+ fine-tune, against forgetting
