@@ -212,3 +212,71 @@ def top_pooled(model: Any, h: Any, mask: Any, start: int) -> Any:
     m = mask.unsqueeze(-1).to(h.dtype)
     emb = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
     return torch.nn.functional.normalize(emb, dim=1)
+
+
+def fit_lora_classifier(
+    hp: dict[str, Any],
+    y: np.ndarray,
+    seed: int,
+    pooled_batch: Any,
+    *,
+    n_classes: int,
+    scale: float,
+    layers: Sequence[int] | None = None,
+    label_smoothing: float = 0.0,
+    tag: str = "",
+    log_every: int = 100,
+) -> tuple[Any, Any, Any]:
+    """LoRA on MiniLM (``layers``: these blocks only) + a linear classifier, trained with
+    AdamW (adapter ``lr``, classifier ``head_lr``), linear warm-up then linear decay, on
+    batches of shuffled row indices; ``pooled_batch(tok, model, idx)`` gives the pooled
+    embedding of rows ``idx``, which the classifier sees times ``scale``. Returns (tokenizer, peft model, classifier) in eval mode."""
+    import time
+
+    import torch
+    from peft import get_peft_model
+
+    from mmemo.heads.report import log
+
+    torch.manual_seed(seed)
+    tok, base = load_base()
+    model = get_peft_model(base, lora_config(hp["r"], hp["alpha"], hp["dropout"], layers))
+    head = torch.nn.Linear(384, n_classes)
+    opt = torch.optim.AdamW(
+        [
+            {"params": [p for p in model.parameters() if p.requires_grad], "lr": hp["lr"]},
+            {"params": head.parameters(), "lr": hp["head_lr"]},
+        ],
+        weight_decay=hp["weight_decay"],
+    )
+    n, batch, epochs = len(y), int(hp["batch"]), int(hp["epochs"])
+    steps = epochs * ((n + batch - 1) // batch)
+    warm = max(1, int(hp["warmup"] * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, s / warm) * max(0.0, (steps - s) / steps)
+    )
+    labels = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    t0, step = time.time(), 0
+    model.train()
+    for epoch in range(epochs):
+        perm = np.random.default_rng(seed + epoch).permutation(n)
+        total = 0.0
+        for i in range(0, n, batch):
+            idx = perm[i : i + batch]
+            logits = head(pooled_batch(tok, model, idx) * scale)
+            loss = torch.nn.functional.cross_entropy(
+                logits, labels[idx], label_smoothing=label_smoothing
+            )
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            total += float(loss.detach()) * len(idx)
+            if step % log_every == 0:
+                log(f"{tag} step {step}/{steps} loss {loss.item():.3f} ({time.time() - t0:.0f} s)")
+        log(f"{tag} epoch {epoch + 1}/{epochs}: mean loss {total / n:.4f} "
+            f"({time.time() - t0:.0f} s)")  # fmt: skip
+    model.eval()
+    head.eval()
+    return tok, model, head

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -71,56 +70,20 @@ def finetune_top(
 ) -> tuple[Any, Any]:
     """LoRA on blocks ``hp["start"]``.. of MiniLM + a linear classifier, trained on cached
     lower-block states; returns (peft model, classifier) in eval mode."""
-    import torch
-    from peft import get_peft_model
-
-    from mmemo.heads.text.encoder import load_base, lora_config, top_pooled
+    from mmemo.heads.text.encoder import fit_lora_classifier, top_pooled
 
     hp = {**TOP_RECIPE, **(hp or {})}
     start = int(hp["start"])
-    torch.manual_seed(seed)
-    _, base = load_base()
-    layers = list(range(start, N_BLOCKS))
-    model = get_peft_model(base, lora_config(hp["r"], hp["alpha"], hp["dropout"], layers))
-    head = torch.nn.Linear(384, len(TEXT_LABELS))
-    opt = torch.optim.AdamW(
-        [
-            {"params": [p for p in model.parameters() if p.requires_grad], "lr": hp["lr"]},
-            {"params": head.parameters(), "lr": hp["head_lr"]},
-        ],
-        weight_decay=hp["weight_decay"],
-    )
-    n, batch = len(y), int(hp["batch"])
-    steps = int(hp["epochs"]) * ((n + batch - 1) // batch)
-    warm = max(1, int(hp["warmup"] * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, s / warm) * max(0.0, (steps - s) / steps)
-    )
-    labels = torch.as_tensor(np.asarray(y), dtype=torch.long)
-    t0, step = time.time(), 0
-    model.train()
-    for epoch in range(int(hp["epochs"])):
-        perm = np.random.default_rng(seed + epoch).permutation(n)
-        total = 0.0
-        for i in range(0, n, batch):
-            idx = perm[i : i + batch]
-            h, m = states.batch(idx)
-            logits = head(top_pooled(model, h, m, start) * EMBED_SCALE)
-            loss = torch.nn.functional.cross_entropy(
-                logits, labels[idx], label_smoothing=float(hp["label_smoothing"])
-            )
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            total += float(loss.detach()) * len(idx)
-            if step % 200 == 0:
-                log(f"{tag} step {step}/{steps} loss {loss.item():.3f} ({time.time() - t0:.0f} s)")
-        log(f"{tag} epoch {epoch + 1}/{hp['epochs']}: mean loss {total / n:.4f} "
-            f"({time.time() - t0:.0f} s)")  # fmt: skip
-    model.eval()
-    head.eval()
+
+    def pooled_batch(_tok: Any, model: Any, idx: np.ndarray) -> Any:
+        h, m = states.batch(idx)
+        return top_pooled(model, h, m, start)
+
+    _, model, head = fit_lora_classifier(
+        hp, y, seed, pooled_batch, n_classes=len(TEXT_LABELS), scale=EMBED_SCALE,
+        layers=range(start, N_BLOCKS), label_smoothing=float(hp["label_smoothing"]), tag=tag,
+        log_every=200,
+    )  # fmt: skip
     return model, head
 
 

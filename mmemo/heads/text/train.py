@@ -20,7 +20,6 @@ on one 15 % dialogue hold-out, never cross-validated: about 3x the cost per step
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -46,52 +45,15 @@ def finetune_minilm(
 ) -> tuple[Any, Any, Any]:
     """LoRA fine-tune of MiniLM with a linear classifier; returns (tokenizer, peft model,
     classifier) in eval mode."""
-    import torch
-    from peft import get_peft_model
+    from mmemo.heads.text.encoder import fit_lora_classifier, pooled, tokenize
 
-    from mmemo.heads.text.encoder import load_base, lora_config, pooled, tokenize
+    def pooled_batch(tok: Any, model: Any, idx: np.ndarray) -> Any:
+        return pooled(model, tokenize(tok, [texts[j] for j in idx]))
 
-    hp = {**TEXT_LORA, **(hp or {})}
-    torch.manual_seed(seed)
-    tok, base = load_base()
-    model = get_peft_model(base, lora_config(hp["r"], hp["alpha"], hp["dropout"]))
-    head = torch.nn.Linear(384, len(TEXT_LABELS))
-    opt = torch.optim.AdamW(
-        [
-            {"params": [p for p in model.parameters() if p.requires_grad], "lr": hp["lr"]},
-            {"params": head.parameters(), "lr": hp["head_lr"]},
-        ],
-        weight_decay=hp["weight_decay"],
-    )
-    n, batch = len(y), hp["batch"]
-    steps = hp["epochs"] * ((n + batch - 1) // batch)
-    warm = max(1, int(hp["warmup"] * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, s / warm) * max(0.0, (steps - s) / steps)
-    )
-    labels = torch.as_tensor(np.asarray(y), dtype=torch.long)
-    t0, step = time.time(), 0
-    model.train()
-    for epoch in range(hp["epochs"]):
-        perm = np.random.default_rng(seed + epoch).permutation(n)
-        total = 0.0
-        for i in range(0, n, batch):
-            idx = perm[i : i + batch]
-            enc = tokenize(tok, [texts[j] for j in idx])
-            logits = head(pooled(model, enc) * EMBED_SCALE)
-            loss = torch.nn.functional.cross_entropy(logits, labels[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            total += float(loss.detach()) * len(idx)
-            if step % 100 == 0:
-                log(f"{tag} step {step}/{steps} loss {loss.item():.3f} ({time.time() - t0:.0f} s)")
-        log(f"{tag} epoch {epoch + 1}/{hp['epochs']}: mean loss {total / n:.4f}")
-    model.eval()
-    head.eval()
-    return tok, model, head
+    return fit_lora_classifier(
+        {**TEXT_LORA, **(hp or {})}, y, seed, pooled_batch, n_classes=len(TEXT_LABELS),
+        scale=EMBED_SCALE, tag=tag,
+    )  # fmt: skip
 
 
 def classifier_logits(tok: Any, model: Any, head: Any, texts: list[str]) -> np.ndarray:
