@@ -201,18 +201,18 @@ def ew_score_ids(
     per_wheel = []
     for name, masks in zip(compiled.names, wheel_bits, strict=True):
         # |G|, |P|, |G & P| of each sample: bits set in its clusters' masks
-        g_size = p_size = hits = 0
+        g_size = p_size = hits = 0  # uint8 counts from one uint64 mask, else int64 sums
         for word, mask in masks:
             g, p = G[:, word] & mask, P[:, word] & mask
-            g_size = g_size + np.bitwise_count(g).astype(np.int64)
-            p_size = p_size + np.bitwise_count(p).astype(np.int64)
-            hits = hits + np.bitwise_count(g & p).astype(np.int64)
-        kept = g_size > 0
-        n_kept = int(np.count_nonzero(kept))
-        scored = kept & (p_size > 0)  # a kept sample without a prediction scores 0, 0
-        hit = hits[scored].astype(np.float64)
-        P_k = float((hit / p_size[scored]).sum()) / n_kept if n_kept else 0.0
-        R_k = float((hit / g_size[scored]).sum()) / n_kept if n_kept else 0.0
+            g_n, p_n, hit_n = np.bitwise_count(g), np.bitwise_count(p), np.bitwise_count(g & p)
+            if len(masks) > 1:
+                g_n, p_n, hit_n = (x.astype(np.int64) for x in (g_n, p_n, hit_n))
+            g_size, p_size, hits = g_size + g_n, p_size + p_n, hits + hit_n
+        n_kept = int(np.count_nonzero(g_size))
+        # a kept sample without a prediction scores 0, 0: hits is 0 wherever either size is
+        # 0, so the sums run over all samples with the sizes floored at 1 (no masks)
+        P_k = float((hits / np.maximum(p_size, 1)).sum()) / n_kept if n_kept else 0.0
+        R_k = float((hits / np.maximum(g_size, 1)).sum()) / n_kept if n_kept else 0.0
         per_wheel.append(
             {"name": name, "fs": _harmonic(P_k, R_k), "ps": P_k, "rs": R_k,
              "n_samples": n_kept}
@@ -280,11 +280,15 @@ def _sample_bits(sample: Any, word_bits: Any, n: int) -> Any:
     out = np.zeros((n, word_bits.shape[1]), np.uint64)
     if not len(sample):
         return out
-    if (np.diff(sample) < 0).any():
+    if (sample[1:] < sample[:-1]).any():
         order = np.argsort(sample, kind="stable")
         sample, word_bits = sample[order], word_bits[order]
-    starts = np.flatnonzero(np.diff(sample, prepend=-1))
-    out[sample[starts]] = np.bitwise_or.reduceat(word_bits, starts, axis=0)
+    starts = np.flatnonzero(sample[1:] != sample[:-1])  # (a bool pass: cheaper than np.diff)
+    starts = np.concatenate(([0], starts + 1))
+    if word_bits.shape[1] == 1:  # reduceat along a 1-D array: several times faster
+        out[sample[starts], 0] = np.bitwise_or.reduceat(word_bits[:, 0], starts)
+    else:
+        out[sample[starts]] = np.bitwise_or.reduceat(word_bits, starts, axis=0)
     return out
 
 

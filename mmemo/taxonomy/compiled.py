@@ -259,12 +259,15 @@ def _signature(directory: Path, neutral: str) -> str:
     return "|".join(parts)
 
 
-def _cache_paths(directory: Path) -> list[Path]:
-    import hashlib  # (OpenSSL: 25 ms of a metric run, needed only here)
+def _cache_paths(directory: Path):
+    """The cache beside the tables, then the one under ``~/.cache/mmemo/ew/`` (a generator:
+    the second path, and the hashlib import it needs, only when the first will not do)."""
+    yield directory / CACHE_NAME
+    import hashlib  # (OpenSSL: a few ms of a metric run)
 
     key = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:16]
     home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mmemo" / "ew"
-    return [directory / CACHE_NAME, home / f"{key}.npz"]
+    yield home / f"{key}.npz"
 
 
 def _load(path: Path, signature: str) -> CompiledWheels | None:
@@ -272,12 +275,12 @@ def _load(path: Path, signature: str) -> CompiledWheels | None:
         with np.load(path, allow_pickle=False) as z:
             if str(z["signature"]) != signature:
                 return None
-            words = [str(w) for w in z["words"]]
+            words = z["words"].tolist()  # Python strs, in one call
             return CompiledWheels(
                 words={w: i for i, w in enumerate(words)},
-                clusters=[str(c) for c in z["clusters"]],
+                clusters=z["clusters"].tolist(),
                 table={lv: z[f"table_{lv}"].astype(np.int32) for lv in LEVELS},
-                names=[str(n) for n in z["names"]],
+                names=z["names"].tolist(),
                 description=str(z["description"]),
                 source="cache",
             )

@@ -156,9 +156,18 @@ def read_label_csv(path: str | Path, column: str) -> LabelCells | None:
         return None
 
     # ---- quoted regions: quotes pair up; an opening quote starts a field (or is the second
-    # half of an escaped ""), a closing one ends it (or is the first half of "")
-    has_cr = buf.find(b"\r", head_end + 1, size) >= 0  # bytes.find: memchr, no array pass
-    q = np.flatnonzero(b == _QUOTE)
+    # half of an escaped ""), a closing one ends it (or is the first half of "").
+    # The whole-file passes write into one reused boolean (``scratch``): a fresh 5 MB
+    # temporary per pass costs more in page faults than the comparison itself.
+    scratch = np.empty(len(b), bool)
+
+    def positions(value: int) -> np.ndarray:
+        return np.flatnonzero(np.equal(b, value, out=scratch))
+
+    n_cr = 0  # bytes.find: memchr, stops at the first
+    if buf.find(b"\r", head_end + 1, size) >= 0:
+        n_cr = np.count_nonzero(np.equal(b, _CR, out=scratch))
+    q = positions(_QUOTE)
     if len(q) % 2:
         return None
     opening, closing = q[0::2], q[1::2]
@@ -167,26 +176,27 @@ def read_label_csv(path: str | Path, column: str) -> LabelCells | None:
         return None
     if not np.isin(data[closing + 1], (_COMMA, _LF, _CR, _QUOTE)).all():
         return None
-    if len(q):
-        # outside quotes; [open, close] is inside, quotes included (in place: these passes
-        # over the whole file are what the reader's time goes to)
-        inside = _regions(opening, closing + 1, len(b))
-        out = np.logical_not(inside, out=inside)
-        lf = np.flatnonzero(b == _LF)
-        lf = lf[out[lf]]
-        cr = np.flatnonzero(b == _CR) if has_cr else lf[:0]
-        cr = cr[out[cr]]
-        commas = np.flatnonzero(np.logical_and(b == _COMMA, out, out=out))
-        del inside, out
+    lf = positions(_LF)
+    outside = None
+    if len(q):  # keep the newlines and commas outside [open, close] (quotes included)
+        outside = _regions(opening, closing + 1, len(b))
+        np.logical_not(outside, out=outside)
+        lf = lf[outside[lf]]
+        commas = np.flatnonzero(np.logical_and(np.equal(b, _COMMA, out=scratch), outside,
+                                               out=scratch))  # fmt: skip
     else:
-        lf, commas = (np.flatnonzero(b == c) for c in (_LF, _COMMA))
-        cr = np.flatnonzero(b == _CR) if has_cr else lf[:0]
+        commas = positions(_COMMA)
+    if n_cr and not (n_cr == len(lf) and (data[lf - 1] == _CR).all()):
+        # CRs other than one before each row's newline: find them (those inside quotes stay)
+        cr = positions(_CR)
+        cr = cr[outside[cr]] if outside is not None else cr
+        if len(cr) and not (data[cr + 1] == _LF).all():
+            return None
+    has_cr = n_cr > 0
 
     # ---- rows and fields from the newlines and commas outside quotes
-    if len(cr) and not (data[cr + 1] == _LF).all():
-        return None
     row_start = np.concatenate(([0], lf[:-1] + 1))
-    row_stop = lf - (data[np.maximum(lf - 1, 0)] == _CR) if len(cr) else lf
+    row_stop = lf - (data[np.maximum(lf - 1, 0)] == _CR) if has_cr else lf
     if (row_stop <= row_start).any():  # a blank line
         return None
     n = len(lf)
@@ -223,22 +233,24 @@ def read_label_csv(path: str | Path, column: str) -> LabelCells | None:
     lead = cs[full & (data[cs] == ord("["))]
     trail = ce[full & (data[np.maximum(ce - 1, 0)] == ord("]"))] - 1
     in_cell = _regions(cs, ce, len(b))
-    n_open = buf.count(b"[", head_end + 1, size)  # bytes.count: no array pass
-    n_close = buf.count(b"]", head_end + 1, size)
+    n_open = np.count_nonzero(np.equal(b, ord("["), out=scratch))
+    n_close = np.count_nonzero(np.equal(b, ord("]"), out=scratch))
     if (n_open, n_close) != (len(lead), len(trail)):  # brackets elsewhere: count the cells'
         in_open = np.count_nonzero(in_cell & (b == ord("[")))
         if (in_open, np.count_nonzero(in_cell & (b == ord("]")))) != (len(lead), len(trail)):
             return None
-    separator = b == ord("'")
-    separator |= b == _COMMA
-    separator |= b == _QUOTE
-    separator |= b == ord("`")
+    separator = np.equal(b, ord("'"))
+    for byte in (_COMMA, _QUOTE, ord("`")):
+        separator |= np.equal(b, byte, out=scratch)
     separator |= np.logical_not(in_cell, out=in_cell)
     separator[lead] = True
     separator[trail] = True
     # a lone space between separators (the one in ', ') would be a run that strips to
     # nothing: a separator too, so the runs below are (nearly) the words
-    separator[1:-1] |= (b[1:-1] == 32) & separator[:-2] & separator[2:]
+    lone = np.equal(b[1:-1], 32, out=scratch[1:-1])
+    lone &= separator[:-2]
+    lone &= separator[2:]
+    separator[1:-1] |= lone
     # words: runs of non-separator bytes (the buffer starts and ends with separators)
     changes = in_cell  # reused: changes[i], byte i differs from byte i - 1
     changes[0] = False

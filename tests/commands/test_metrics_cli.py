@@ -221,3 +221,37 @@ def test_cli_cls_normalise(tmp_path, capsys):
     _, norm = _run_json(capsys, ["metrics", "cls", str(g), str(p), "--json", "--normalise"])
     assert raw["war"] == 0.0
     assert norm["war"] == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("to_file", [False, True])
+def test_console_exit_keeps_output_and_exit_code(tmp_path, capsys, to_file):
+    """The ``mmemo`` executable (``cli.console``) ends ``metrics`` without the interpreter's
+    teardown: the process still prints everything ``main`` printed and exits with its code."""
+    import os
+    import subprocess
+    import sys
+
+    rng = random.Random(5)
+    wheels, formats, synonyms, vocab = _random_tables(rng)
+    ref = write_tables(tmp_path / "ref", wheels, formats, synonyms)
+    gt = {f"clip{i}": _list_string(rng, rng.sample(vocab, 2)) for i in range(30)}
+    pred = {k: _list_string(rng, rng.sample(vocab, 3)) for k in gt if k != "clip3"}
+    argv = ["metrics", "ew", str(_write_csv(tmp_path / "gt.csv", gt)),
+            str(_write_csv(tmp_path / "pred.csv", pred)), "--reference-tables", str(ref),
+            "--json"]  # fmt: skip
+    main(argv)  # builds the tables' array cache: both runs below read it
+    capsys.readouterr()
+    rc = main(argv)
+    want = capsys.readouterr()
+    assert rc == 1  # a missing prediction
+    code = "from mmemo.cli import console; console()"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered output
+    out_path = tmp_path / "out.json"
+    with out_path.open("w") as fh:
+        proc = subprocess.run([sys.executable, "-c", code, *argv], text=True,
+                              stdout=fh if to_file else subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=env)  # fmt: skip
+    out = out_path.read_text() if to_file else proc.stdout
+    assert proc.returncode == 1
+    assert out == want.out and json.loads(out)["n_missing_predictions"] == 1
+    assert proc.stderr == want.err and "clip3" in proc.stderr

@@ -125,3 +125,20 @@ def test_missing_column_or_status_column_declined(tmp_path):
     assert read_label_csv(path, "openset") is None
     path.write_text("id,openset,status\na,x,ok\n")
     assert read_label_csv(path, "openset") is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "a,\"['x\r\ny', 'z']\"\r\nb,[w]\r\n",  # CRLF rows, a CRLF inside a quoted cell
+        "a,\"['x\ry']\"\nb,[w]\n",  # LF rows, a lone CR inside a quoted cell
+        "a,[x]\r\nb,[w]\n",  # CRLF and LF rows mixed
+    ],
+)
+def test_carriage_returns_inside_quotes_are_not_row_ends(tmp_path, body):
+    text = "name,openset\r\n" + body
+    path = tmp_path / "cr.csv"
+    path.write_bytes(text.encode())
+    cells = read_label_csv(path, "openset")
+    assert cells is not None and cells.n == 2
+    assert _got(cells) == _want(text)
