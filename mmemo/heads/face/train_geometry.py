@@ -35,10 +35,13 @@ def face_landmarks(faces: dict[str, np.ndarray], cache: Path) -> dict[str, np.nd
         sizes = {k: len(faces[f"{k}_x"]) for k in LANDMARK_SETS}
         if all(k in cached and len(cached[k]) == n for k, n in sizes.items()):
             return cached
-    out = {k: crop_landmarks(faces[f"{k}_x"], progress=True) for k in LANDMARK_SETS}
+    # float16 as cached, and the same values returned: the run that measures them must train
+    # on what every later run reads back, or a fresh cache gives another geometry classifier
+    out = {k: crop_landmarks(faces[f"{k}_x"], progress=True).astype(np.float16)
+           for k in LANDMARK_SETS}  # fmt: skip
     cache.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **{k: v.astype(np.float16) for k, v in out.items()})
-    return out
+    np.savez(path, **out)
+    return {k: v.astype(np.float32) for k, v in out.items()}
 
 
 def fit_geometry(
