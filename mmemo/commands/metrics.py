@@ -207,7 +207,7 @@ def _run_ew_bytes(args: argparse.Namespace) -> int | None:
 
     import numpy as np
 
-    from mmemo.metrics import ew_score_ids
+    from mmemo.metrics_compiled import ew_score_ids
     from mmemo.taxonomy.compiled import compiled_reference_tables, describe_cache
     from mmemo.taxonomy.label_csv import all_distinct, hash_rows, read_label_csv
 
@@ -275,7 +275,7 @@ def _run_ew_compiled(args: argparse.Namespace) -> int | None:
     vectorised metric. None when the CSVs need the Python reader."""
     import pyarrow.compute as pc
 
-    from mmemo.metrics import ew_score_compiled
+    from mmemo.metrics_compiled import ew_score_compiled
     from mmemo.taxonomy.compiled import compiled_reference_tables, describe_cache
 
     gt, pred = _read_arrow(args.gt, args.column), _read_arrow(args.pred, args.column)
@@ -315,7 +315,7 @@ def _run_ew(args: argparse.Namespace) -> int:
     neutral = "drop" if args.mode == "parity" else "cluster"
     if args.reference_tables is not None and args.mode == "parity":
         # reference tables compiled to arrays once (cached beside them), vectorised metric
-        from mmemo.metrics import ew_score_compiled
+        from mmemo.metrics_compiled import ew_score_compiled
         from mmemo.taxonomy.compiled import compiled_reference_tables, describe_cache
 
         compiled = compiled_reference_tables(

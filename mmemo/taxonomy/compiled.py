@@ -12,7 +12,7 @@ unreadable cache is rebuilt. When ``DIR`` is read-only the cache goes to
 
 A word outside the vocabulary maps to nothing in every wheel, as in the reference (its
 ``map_k`` returns NONE for a word not in the format table). The vectorised dataset metric
-over these arrays is :func:`mmemo.metrics.ew_score_compiled`.
+over these arrays is :func:`mmemo.metrics_compiled.ew_score_compiled`.
 """
 
 from __future__ import annotations

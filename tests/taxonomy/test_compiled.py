@@ -8,7 +8,8 @@ import random
 import numpy as np
 import pytest
 
-from mmemo.metrics import ew_score, ew_score_compiled
+from mmemo.metrics import ew_score
+from mmemo.metrics_compiled import ew_score_compiled
 from mmemo.taxonomy import load_wheels
 from mmemo.taxonomy.compiled import CACHE_NAME, compiled_reference_tables
 from tests.commands.test_metrics_cli import _random_tables
