@@ -75,8 +75,9 @@ def eval_speech(data: Path, heads: Path, cv: bool, cache: Path) -> dict:
         from mmemo.heads.voice.dataset import corpus_features
         from mmemo.heads.voice.learn import Recipe, grouped_cv
 
-        recipe = Recipe(**{**head.config["recipe"], "feature_sets": tuple(head.feature_sets)})
-        out["speaker_grouped_cv5"] = grouped_cv(corpus_features(data, cache, recipe.trim), recipe)
+        recipe = Recipe.from_dict({**head.config["recipe"], "feature_sets": head.feature_sets})
+        vd = corpus_features(data, cache, recipe.trim, augment=recipe.augment)
+        out["speaker_grouped_cv5"] = grouped_cv(vd, recipe)
     return out
 
 

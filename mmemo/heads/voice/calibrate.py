@@ -158,8 +158,8 @@ def calibrate_speech(data: Path, heads: Path, cache: Path) -> dict[str, Any]:
     head = SpeechHead.load(heads)
     # a head from before the speaker mode mixed in the clip classifier reads it alone
     rec = {"speaker_clip_weight": head.speaker_clip_weight, **head.config["recipe"]}
-    recipe = Recipe(**{**rec, "feature_sets": tuple(head.feature_sets)})
-    vd = corpus_features(data, cache, trim=recipe.trim)
+    recipe = Recipe.from_dict({**rec, "feature_sets": head.feature_sets})
+    vd = corpus_features(data, cache, trim=recipe.trim, augment=recipe.augment)
     cal = calibrate_from_loco(loco(vd, recipe), vd, recipe)
     return {
         "temperature": cal["temperature"],

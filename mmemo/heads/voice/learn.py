@@ -8,8 +8,8 @@
   fixed (language, microphone, room); the single-clip classifier leaves out the most
   shifted share of the features (``Recipe.drop_shifted``), scored on its training corpora.
 - :class:`Recipe`: every setting of the head (feature sets, silence trimming, speaker
-  normalisation, C of each classifier, corpus balancing, shifted features left out),
-  chosen by :func:`loco`.
+  normalisation, C of each classifier, corpus balancing, shifted features left out,
+  augmented training copies), chosen by :func:`loco`.
 - :func:`loco`: train on two of RAVDESS/ASED/EmoDB, test on the third, on the classes they
   share; :func:`grouped_cv`: speaker-grouped folds within the corpora.
 
@@ -39,7 +39,12 @@ FEATURE_COLUMNS = {"ComParE_2016": slice(0, 6373), "eGeMAPSv02": slice(6373, 646
 
 @dataclass
 class VoiceData:
-    """Features ``X [N, D]`` of labelled clips with their label, speaker, corpus and gender."""
+    """Features ``X [N, D]`` of labelled clips with their label, speaker, corpus and gender.
+
+    ``augmented`` maps an augmentation's name (:mod:`mmemo.heads.voice.augment`) to the
+    features of every clip's perturbed copy, row for row with ``X`` (NaN rows: no copy); a
+    subset keeps the copies of its rows, so a fold's copies stay with their fold.
+    """
 
     X: np.ndarray
     label: np.ndarray
@@ -47,6 +52,7 @@ class VoiceData:
     corpus: np.ndarray
     gender: np.ndarray
     path: np.ndarray = field(default_factory=lambda: np.array([]))
+    augmented: dict[str, np.ndarray] = field(default_factory=dict)
 
     def subset(self, m: np.ndarray) -> VoiceData:
         return VoiceData(
@@ -56,6 +62,29 @@ class VoiceData:
             self.corpus[m],
             self.gender[m],
             self.path[m] if len(self.path) else self.path,
+            {name: a[m] for name, a in self.augmented.items()},
+        )
+
+    def with_copies(self, names: tuple[str, ...]) -> VoiceData:
+        """These clips followed by their copies ``names`` (no ``augmented`` left). A copy's
+        speaker is its speaker's name plus ``#name``: a slower voice is another voice, so
+        speaker normalisation treats it as one."""
+        missing = [n for n in names if n not in self.augmented]
+        if missing:
+            raise ValueError(f"no features of the augmented copies {missing}")
+        parts = [(self.X, self.speaker, np.ones(len(self.X), bool))]
+        for n in names:
+            a = self.augmented[n]
+            parts.append((a, np.char.add(self.speaker.astype(str), f"#{n}"), ~np.isnan(a).any(1)))
+        keep = np.concatenate([ok for _, _, ok in parts])
+        tile = len(parts)
+        return VoiceData(
+            np.concatenate([x for x, _, _ in parts])[keep],
+            np.tile(self.label, tile)[keep],
+            np.concatenate([s for _, s, _ in parts])[keep],
+            np.tile(self.corpus, tile)[keep],
+            np.tile(self.gender, tile)[keep],
+            np.tile(self.path, tile)[keep] if len(self.path) else self.path,
         )
 
     def columns(self, feature_sets: tuple[str, ...]) -> np.ndarray:
@@ -81,11 +110,24 @@ class Recipe:
     # log-probabilities mixed into the speaker classifier's (:func:`speaker_mode_logits`);
     # 0 reads the speaker classifier alone
     speaker_clip_weight: float = 0.25
+    # perturbed copies of every training clip fitted alongside it (mmemo.heads.voice.augment);
+    # C_clip and C_speaker stay per original clip (the copies share its weight)
+    augment: tuple[str, ...] = ("speed_0.9", "speed_1.1", "gain_eq")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["feature_sets"] = list(self.feature_sets)
+        d["augment"] = list(self.augment)
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Recipe:
+        """The recipe recorded in a head's config (:meth:`to_dict`; lists back to tuples)."""
+        d = {"augment": (), **d}  # a record without it is from a head trained without copies
+        for key in ("feature_sets", "augment"):
+            if key in d:
+                d[key] = tuple(d[key])
+        return cls(**d)
 
 
 def class_mask(corpora: np.ndarray, labels: tuple[str, ...] = VOICE_LABELS) -> np.ndarray:
@@ -234,14 +276,18 @@ def fit_masked_lr(
 
 
 def fit_voice(data: VoiceData, recipe: Recipe) -> dict[str, MLP]:
-    """The ``clip`` and ``speaker`` classifiers of ``recipe`` fitted on ``data``."""
+    """The ``clip`` and ``speaker`` classifiers of ``recipe`` fitted on ``data`` (and on its
+    augmented copies ``recipe.augment``)."""
+    copies = 1 + len(recipe.augment)
+    if recipe.augment:
+        data = data.with_copies(recipe.augment)
     X = data.columns(recipe.feature_sets)
     y = np.array([VOICE_LABELS.index(lab) for lab in data.label])
     mask = class_mask(data.corpus) if recipe.masked else np.ones((len(y), len(VOICE_LABELS)), bool)
     present = np.zeros(len(VOICE_LABELS), bool)
     present[np.unique(y)] = True
     mask = mask & present  # a class no training clip has gets no logit mass in training
-    w = sample_weights(data.corpus, recipe.balance_corpora)
+    w = sample_weights(data.corpus, recipe.balance_corpora) / copies
     xs = speaker_normalise(X, data.speaker, recipe.speaker_norm)
     # the clip classifier meets a new corpus's level unnormalised: leave out the features
     # that move most between the training corpora (the speaker one is normalised already)

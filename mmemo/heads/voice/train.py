@@ -62,7 +62,7 @@ def train_speech(data: Path, out: Path, cache: Path, recipe: Recipe | None = Non
     from mmemo.heads.voice.calibrate import calibrate_from_loco
 
     recipe = recipe or Recipe()
-    vd = corpus_features(data, cache, trim=recipe.trim)
+    vd = corpus_features(data, cache, trim=recipe.trim, augment=recipe.augment)
     log(f"voice: {len(vd.label)} clips, {vd.X.shape[1]} features, {len(set(vd.speaker))} speakers")
     result = loco(vd, recipe)
     for held, r in result.items():

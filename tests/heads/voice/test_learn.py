@@ -156,7 +156,7 @@ def test_loco_on_real_corpus_features_beats_chance(shared_data):
         np.array([clips[i].corpus for i in pick]),
         np.array([clips[i].gender for i in pick]),
     )
-    recipe = Recipe(feature_sets=("eGeMAPSv02",), C_clip=0.01, C_speaker=0.01)
+    recipe = Recipe(feature_sets=("eGeMAPSv02",), C_clip=0.01, C_speaker=0.01, augment=())
     res = loco(data, recipe)
     assert set(res) == {"ravdess", "ased", "emodb"}
     for r in res.values():
