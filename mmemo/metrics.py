@@ -56,6 +56,30 @@ def _harmonic(p: float, r: float) -> float:
     return 0.0 if p + r == 0 else 2 * p * r / (p + r)
 
 
+def wheel_score(name: str, p: float, r: float, n_samples: int) -> dict[str, Any]:
+    """One wheel's entry of an EW result: its precision, recall and their F-score."""
+    return {"name": name, "fs": _harmonic(p, r), "ps": p, "rs": r, "n_samples": n_samples}
+
+
+def ew_summary(
+    per_wheel: list[dict[str, Any]], n_total: int, level: str, mode: str, wheels: str
+) -> dict[str, Any]:
+    """The EW result: per-wheel entries (:func:`wheel_score`) averaged over the wheels."""
+    out: dict[str, Any] = {
+        "fs": _mean([w["fs"] for w in per_wheel]),
+        "ps": _mean([w["ps"] for w in per_wheel]),
+        "rs": _mean([w["rs"] for w in per_wheel]),
+        "per_wheel": per_wheel,
+        "n_samples": {w["name"]: w["n_samples"] for w in per_wheel},
+        "n_total": n_total,
+        "level": level,
+        "mode": mode,
+        "wheels": wheels,
+    }
+    out["precision"], out["recall"] = out["ps"], out["rs"]
+    return out
+
+
 def _as_words(x: Sequence[str] | str | None) -> list[str]:
     if x is None:
         return []
@@ -141,28 +165,8 @@ def ew_score(
             f1s[k].append(_harmonic(p_k, r_k))
     per_wheel = []
     for k, name in enumerate(ws.names):
-        P_k, R_k = _mean(prec[k]), _mean(rec[k])
-        per_wheel.append(
-            {
-                "name": name,
-                "fs": _harmonic(P_k, R_k),
-                "ps": P_k,
-                "rs": R_k,
-                "n_samples": len(prec[k]),
-            }
-        )
-    out: dict[str, Any] = {
-        "fs": _mean([w["fs"] for w in per_wheel]),
-        "ps": _mean([w["ps"] for w in per_wheel]),
-        "rs": _mean([w["rs"] for w in per_wheel]),
-        "per_wheel": per_wheel,
-        "n_samples": {w["name"]: w["n_samples"] for w in per_wheel},
-        "n_total": len(gts),
-        "level": level,
-        "mode": mode,
-        "wheels": ws.kind,
-    }
-    out["precision"], out["recall"] = out["ps"], out["rs"]
+        per_wheel.append(wheel_score(name, _mean(prec[k]), _mean(rec[k]), len(prec[k])))
+    out = ew_summary(per_wheel, len(gts), level, mode, ws.kind)
     if mode == "strict":
         out["n_common"] = n_common
         out["sample_f1"] = _mean([_mean(f) for f in f1s]) if n_common else 0.0

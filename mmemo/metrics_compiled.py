@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mmemo.metrics import _harmonic, _mean
+from mmemo.metrics import ew_summary, wheel_score
 
 __all__ = ["ew_score_compiled", "ew_score_ids"]
 
@@ -60,23 +60,8 @@ def ew_score_ids(
         # 0, so the sums run over all samples with the sizes floored at 1 (no masks)
         P_k = float((hits / np.maximum(p_size, 1)).sum()) / n_kept if n_kept else 0.0
         R_k = float((hits / np.maximum(g_size, 1)).sum()) / n_kept if n_kept else 0.0
-        per_wheel.append(
-            {"name": name, "fs": _harmonic(P_k, R_k), "ps": P_k, "rs": R_k,
-             "n_samples": n_kept}
-        )  # fmt: skip
-    out: dict[str, Any] = {
-        "fs": _mean([w["fs"] for w in per_wheel]),
-        "ps": _mean([w["ps"] for w in per_wheel]),
-        "rs": _mean([w["rs"] for w in per_wheel]),
-        "per_wheel": per_wheel,
-        "n_samples": {w["name"]: w["n_samples"] for w in per_wheel},
-        "n_total": n,
-        "level": level,
-        "mode": "parity",
-        "wheels": "reference",
-    }
-    out["precision"], out["recall"] = out["ps"], out["rs"]
-    return out
+        per_wheel.append(wheel_score(name, P_k, R_k, n_kept))
+    return ew_summary(per_wheel, n, level, "parity", "reference")
 
 
 def _cluster_bits(compiled: Any, level: str) -> tuple[Any, list[list[tuple[int, Any]]]]:
