@@ -57,3 +57,17 @@ def test_augmented_copies_are_read_row_for_row_by_file(shared_data, tmp_path, mo
     np.testing.assert_array_equal(data.augmented["gain_eq"], X + 100.0)
     sub = data.subset(data.corpus == "emodb")
     np.testing.assert_array_equal(sub.augmented["gain_eq"], sub.X + 100.0)
+
+
+def test_a_real_clip_copy_is_measured_through_the_same_features(shared_data):
+    """The copy the training run measures (``_clip_features`` with an augmentation) of a real
+    RAVDESS clip: 10 % faster raises eGeMAPS's mean F0 by 12 * log2(1.1) = 1.65 semitones."""
+    from mmemo.heads.voice.dataset import _clip_features
+
+    clip = str(shared_data / "ravdess" / "Actor_18" / "03-01-03-02-01-01-18.flac")
+    plain, fast = _clip_features(clip, True), _clip_features(clip, True, "speed_1.1")
+    f0 = 6373  # eGeMAPSv02's first functional: F0semitoneFrom27.5Hz_sma3nz_amean
+    assert fast[f0] - plain[f0] == pytest.approx(1.65, abs=0.3)
+    coloured = _clip_features(clip, True, "gain_eq")
+    assert coloured.shape == plain.shape and not np.allclose(coloured, plain)
+    np.testing.assert_array_equal(coloured, _clip_features(clip, True, "gain_eq"))
